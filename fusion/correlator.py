@@ -1,0 +1,372 @@
+"""The fusion engine: events and the current time in, changes out (contract section 3).
+
+Pure: no I/O, no clock, no asyncio. The live service calls it with the wall
+clock, ``vigie replay`` with a virtual one; both get the same decisions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from fusion.changes import (
+    Change,
+    FaultCleared,
+    FaultRaised,
+    FloodlightCommanded,
+    FloodlightReported,
+    IncidentAcknowledged,
+    IncidentConfirmed,
+    IncidentJoined,
+    IncidentOpened,
+    IncidentResolved,
+    SensorAlarmChanged,
+    ZoneState,
+    ZoneStateChanged,
+)
+from fusion.dedup import DuplicateFilter
+from fusion.events import MODALITY_OF, DeviceKind, EventType, Modality, SensorEvent
+from fusion.faults import CLEARED_BY_CLEAR, Fault, FaultBook, FaultType, HeartbeatWatch
+from fusion.incidents import (
+    Incident,
+    IncidentState,
+    IncidentView,
+    Outcome,
+    incident_id,
+)
+from fusion.site import SensorKind, Site
+
+_OPENS = frozenset({EventType.ALARM, EventType.PERSON})
+_FAULT_OF_EVENT = {
+    EventType.TAMPER: FaultType.TAMPER,
+    EventType.FAULT: FaultType.FAULT,
+    EventType.VIDEO_LOSS: FaultType.VIDEO_LOSS,
+}
+
+
+class Ingested(NamedTuple):
+    """What one event did: the changes it caused, and whether it was a duplicate
+    (a duplicate changes nothing itself, but time still passed up to its arrival)."""
+
+    changes: list[Change]
+    duplicate: bool
+
+
+class UnknownIncident(KeyError):
+    """No incident with that id is held by the engine (never existed, or resolved)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """What the engine needs to carry on after a restart, as the store saved it."""
+
+    incidents: tuple[IncidentView, ...] = ()
+    commanded: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    open_faults: tuple[Fault, ...] = ()
+    last_heard: Mapping[str, float] = field(default_factory=dict)
+    floodlights_on: Mapping[str, bool] = field(default_factory=dict)
+    sensors_in_alarm: frozenset[str] = frozenset()
+    seen: tuple[tuple[float, str, str], ...] = ()
+    next_incident: int = 1
+    next_fault: int = 1
+
+
+class Correlator:
+    """Correlates events per zone into incidents, and supervises the devices."""
+
+    def __init__(self, site: Site, start: float = 0.0, state: EngineState | None = None) -> None:
+        state = state or EngineState()
+        self.site = site
+        self._window = site.fusion.window_s
+        self._near = site.neighbourhood()
+        self._criticality = {z.id: z.criticality for z in site.zones}
+        self._floodlights: dict[str, list[str]] = defaultdict(list)
+        self._device_zones: dict[str, tuple[str, ...]] = {}
+        for s in site.sensors:
+            self._device_zones[s.id] = (s.zone,) if s.zone else ()
+            if s.kind is SensorKind.FLOODLIGHT and s.zone:
+                self._floodlights[s.zone].append(s.id)
+        for c in site.cameras:
+            self._device_zones[c.id] = tuple(c.zones)
+        misses = site.fusion.heartbeat_misses
+        limits = {s.id: s.heartbeat_s * misses for s in site.sensors if s.heartbeat_s > 0}
+        limits.update({c.id: c.heartbeat_s * misses for c in site.cameras if c.heartbeat_s > 0})
+        lost = [f.sensor for f in state.open_faults if f.fault is FaultType.HEARTBEAT_LOST]
+        self._watch = HeartbeatWatch(limits, start, state.last_heard, lost)
+        self._faults = FaultBook(state.open_faults, state.next_fault)
+        self._dedup = DuplicateFilter(site.fusion.dedup_horizon_s, state.seen)
+        self._incidents: dict[str, Incident] = {}
+        self._recent: dict[str, Incident] = {}
+        self._zone_incidents: dict[str, int] = defaultdict(int)
+        self._zone_confirmed: dict[str, int] = defaultdict(int)
+        self._next_incident = state.next_incident
+        self._join_seq = 0
+        for v in state.incidents:
+            inc = _restore(v, state.commanded.get(v.id, frozenset()), self._criticality)
+            self._incidents[v.id] = inc
+            for z in inc.zones:
+                self._zone_incidents[z] += 1
+                self._zone_confirmed[z] += inc.confirmed_t is not None
+        for inc in sorted(self._incidents.values(), key=lambda i: i.last_joined_t):
+            self._mark_joined(inc, inc.last_joined_t)
+        self._floodlight_on: dict[str, bool] = dict(state.floodlights_on)
+        self._in_alarm: set[str] = set(state.sensors_in_alarm)
+        self._faulty_in_zone: dict[str, int] = defaultdict(int)
+        for f in state.open_faults:
+            for z in self._device_zones.get(f.sensor, ()):
+                self._faulty_in_zone[z] += 1
+        self._zone_state = {z.id: self._derive_zone_state(z.id) for z in site.zones}
+
+    # -- inputs -----------------------------------------------------------------
+
+    def ingest(self, event: SensorEvent, now: float) -> Ingested:
+        """Apply one valid event received at ``now`` (after letting time pass to ``now``)."""
+        out = self.advance(now)
+        if not self._dedup.first_time(event.sensor, event.msg_id, now):
+            return Ingested(out, duplicate=True)
+        return Ingested(self._apply(event, now, out), duplicate=False)
+
+    def _apply(self, event: SensorEvent, now: float, out: list[Change]) -> list[Change]:
+        if self._watch.heard(event.sensor, now):
+            self._clear_faults(event.sensor, (FaultType.HEARTBEAT_LOST,), now, out)
+        kind = event.event
+        if kind is EventType.HEARTBEAT:
+            return out
+        if kind in _OPENS or kind is EventType.MOTION:
+            self._correlate(event, now, out)
+            if kind is EventType.ALARM and event.sensor not in self._in_alarm:
+                self._in_alarm.add(event.sensor)
+                out.append(SensorAlarmChanged(now, event.sensor, True))
+        elif kind in _FAULT_OF_EVENT:
+            fault = self._faults.raise_fault(event.sensor, _FAULT_OF_EVENT[kind], now)
+            if fault is not None:
+                out.append(FaultRaised(fault))
+                self._zone_faults_changed(event.sensor, +1, now, out)
+        elif kind is EventType.CLEAR or kind is EventType.VIDEO_RESTORED:
+            self._clear_faults(event.sensor, CLEARED_BY_CLEAR, now, out)
+            if event.sensor in self._in_alarm:
+                self._in_alarm.discard(event.sensor)
+                out.append(SensorAlarmChanged(now, event.sensor, False))
+        elif kind is EventType.STATE:
+            on = bool(event.data["on"])
+            self._floodlight_on[event.sensor] = on
+            out.append(FloodlightReported(now, event.sensor, on))
+        return out
+
+    def advance(self, now: float) -> list[Change]:
+        """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due."""
+        out: list[Change] = []
+        due = self._watch.due(now)
+        for deadline, sensor in due:
+            fault = self._faults.raise_fault(sensor, FaultType.HEARTBEAT_LOST, deadline)
+            if fault is not None:
+                out.append(FaultRaised(fault))
+                self._zone_faults_changed(sensor, +1, deadline, out)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`advance` should next be called, at the latest."""
+        return self._watch.next_deadline()
+
+    def acknowledge(self, incident: str, now: float, by: str, comment: str) -> list[Change]:
+        inc = self._incident(incident)
+        inc.state = inc.state.to(IncidentState.ACKNOWLEDGED)
+        return [IncidentAcknowledged(now, inc.view(), by, comment)]
+
+    def resolve(
+        self, incident: str, now: float, by: str, outcome: Outcome, comment: str
+    ) -> list[Change]:
+        inc = self._incident(incident)
+        inc.state = inc.state.to(IncidentState.RESOLVED)
+        del self._incidents[incident]
+        self._recent.pop(incident, None)
+        for z in inc.zones:
+            self._zone_incidents[z] -= 1
+            if inc.confirmed_t is not None:
+                self._zone_confirmed[z] -= 1
+        out: list[Change] = [IncidentResolved(now, inc.view(), by, outcome, comment)]
+        self._refresh_zones(inc.zones, now, out)
+        return out
+
+    # -- views ------------------------------------------------------------------
+
+    def incidents(self) -> list[IncidentView]:
+        """Every incident not yet resolved, in the order they opened."""
+        return [inc.view() for inc in self._incidents.values()]
+
+    def commanded(self) -> dict[str, frozenset[str]]:
+        return {i: frozenset(inc.commanded) for i, inc in self._incidents.items()}
+
+    def zone_states(self) -> dict[str, ZoneState]:
+        return dict(self._zone_state)
+
+    def zone_degraded(self, zone: str) -> bool:
+        return self._faulty_in_zone.get(zone, 0) > 0
+
+    def open_faults(self) -> list[Fault]:
+        return self._faults.open_faults()
+
+    def last_heard(self, sensor: str) -> float | None:
+        return self._watch.last_heard(sensor)
+
+    def floodlight_on(self, floodlight: str) -> bool | None:
+        return self._floodlight_on.get(floodlight)
+
+    def in_alarm(self, sensor: str) -> bool:
+        return sensor in self._in_alarm
+
+    @property
+    def next_incident_number(self) -> int:
+        return self._next_incident
+
+    # -- correlation ------------------------------------------------------------
+
+    def _correlate(self, event: SensorEvent, now: float, out: list[Change]) -> None:
+        zone = event.zone
+        if zone is None:
+            return  # a device with no zone cannot be placed on the perimeter
+        target = self._join_target(self._near[zone], now)
+        modality = MODALITY_OF[event.kind]
+        if target is None:
+            if event.event is not EventType.MOTION:  # rule 2: motion never opens
+                self._open(event, zone, modality, now, out)
+            return
+        new_zone = zone if zone not in target.zones else None
+        was_confirmed = target.confirmed_t is not None
+        self._mark_joined(target, now)
+        target.modalities.add(modality)
+        target.sensors.add(event.sensor)
+        if new_zone is not None:
+            target.zones.append(new_zone)
+            target.criticality = max(target.criticality, self._criticality[new_zone])
+            self._zone_incidents[new_zone] += 1
+            if was_confirmed:
+                self._zone_confirmed[new_zone] += 1
+        confirmed_now = not was_confirmed and len(target.modalities) >= 2
+        if confirmed_now:
+            target.confirmed_t = now
+            for z in target.zones:
+                self._zone_confirmed[z] += 1
+        view = target.view()
+        out.append(IncidentJoined(now, view, event, new_zone))
+        if confirmed_now:
+            out.append(IncidentConfirmed(now, view))
+        if new_zone is not None:
+            self._command_floodlights(target, new_zone, now, out)
+        if confirmed_now:
+            self._refresh_zones(target.zones, now, out)
+        elif new_zone is not None:
+            self._refresh_zones((new_zone,), now, out)
+
+    def _join_target(self, near: frozenset[str], now: float) -> Incident | None:
+        """The most recently joined active incident in one of ``near``'s zones."""
+        recent = self._recent
+        horizon = now - self._window
+        while recent:  # forget incidents whose window has passed: they are never joined again
+            oldest = next(iter(recent.values()))
+            if oldest.last_joined_t >= horizon and oldest.state is not IncidentState.RESOLVED:
+                break
+            del recent[oldest.id]
+        for inc in reversed(recent.values()):
+            if inc.state is not IncidentState.RESOLVED and not near.isdisjoint(inc.zones):
+                return inc
+        return None
+
+    def _mark_joined(self, inc: Incident, now: float) -> None:
+        self._join_seq += 1
+        inc.last_joined_t = now
+        inc.join_seq = self._join_seq
+        self._recent.pop(inc.id, None)
+        self._recent[inc.id] = inc  # most recently joined last
+
+    def _open(
+        self, event: SensorEvent, zone: str, modality: Modality, now: float, out: list[Change]
+    ) -> None:
+        inc = Incident(
+            id=incident_id(self._next_incident),
+            zones=[zone],
+            opened_t=now,
+            criticality=self._criticality[zone],
+            last_joined_t=now,
+            join_seq=0,
+            modalities={modality},
+            sensors={event.sensor},
+        )
+        self._next_incident += 1
+        self._incidents[inc.id] = inc
+        self._mark_joined(inc, now)
+        self._zone_incidents[zone] += 1
+        out.append(IncidentOpened(now, inc.view(), event))
+        self._command_floodlights(inc, zone, now, out)
+        self._refresh_zones((zone,), now, out)
+
+    def _command_floodlights(self, inc: Incident, zone: str, now: float, out: list[Change]) -> None:
+        for light in self._floodlights.get(zone, ()):
+            if self._floodlight_on.get(light) is True or light in inc.commanded:
+                continue
+            inc.commanded.add(light)
+            out.append(FloodlightCommanded(now, light, inc.id))
+
+    # -- faults and zone states ---------------------------------------------------
+
+    def _clear_faults(
+        self, sensor: str, faults: Iterable[FaultType], now: float, out: list[Change]
+    ) -> None:
+        cleared = self._faults.clear(sensor, faults, now)
+        if cleared:
+            out.extend(FaultCleared(f) for f in cleared)
+            self._zone_faults_changed(sensor, -len(cleared), now, out)
+
+    def _zone_faults_changed(self, sensor: str, delta: int, now: float, out: list[Change]) -> None:
+        zones = self._device_zones.get(sensor, ())
+        for z in zones:
+            self._faulty_in_zone[z] += delta
+        self._refresh_zones(zones, now, out)
+
+    def _refresh_zones(self, zones: Iterable[str], now: float, out: list[Change]) -> None:
+        for z in zones:
+            state = self._derive_zone_state(z)
+            if state is not self._zone_state[z]:
+                self._zone_state[z] = state
+                out.append(ZoneStateChanged(now, z, state, self.zone_degraded(z)))
+
+    def _derive_zone_state(self, zone: str) -> ZoneState:
+        """Confirmed over alarm over degraded: an open incident matters most."""
+        if self._zone_confirmed[zone] > 0:
+            return ZoneState.CONFIRMED
+        if self._zone_incidents[zone] > 0:
+            return ZoneState.ALARM
+        if self._faulty_in_zone[zone] > 0:
+            return ZoneState.DEGRADED
+        return ZoneState.SECURE
+
+    def _incident(self, incident: str) -> Incident:
+        try:
+            return self._incidents[incident]
+        except KeyError:
+            raise UnknownIncident(incident) from None
+
+
+def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]) -> Incident:
+    return Incident(
+        id=v.id,
+        zones=list(v.zones),
+        opened_t=v.opened_t,
+        criticality=max(crit[z] for z in v.zones),
+        last_joined_t=v.last_joined_t,
+        join_seq=0,
+        modalities=set(v.modalities),
+        sensors=set(v.sensors),
+        confirmed_t=v.confirmed_t,
+        state=v.state,
+        commanded=set(commanded),
+    )
+
+
+def device_kind_of(site: Site) -> dict[str, DeviceKind]:
+    """Every device id of the site with its kind."""
+    kinds = {s.id: DeviceKind(s.kind.value) for s in site.sensors}
+    kinds.update({c.id: DeviceKind.CAMERA for c in site.cameras})
+    return kinds

@@ -1,0 +1,131 @@
+"""Device faults (contract rule 6) and the heartbeat watch that raises ``heartbeat_lost``."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FaultType(StrEnum):
+    TAMPER = "tamper"
+    FAULT = "fault"
+    VIDEO_LOSS = "video_loss"
+    HEARTBEAT_LOST = "heartbeat_lost"
+
+
+CLEARED_BY_CLEAR = (FaultType.TAMPER, FaultType.FAULT, FaultType.VIDEO_LOSS)
+"""``clear`` and ``video_restored`` end every reported condition of their device."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One fault of one device, from when it was raised to when it cleared."""
+
+    number: int
+    sensor: str
+    fault: FaultType
+    t: float
+    cleared_t: float | None = None
+
+
+class FaultBook:
+    """Open faults, at most one of each type per device."""
+
+    def __init__(self, open_faults: Iterable[Fault] = (), next_number: int = 1) -> None:
+        self._open: dict[tuple[str, FaultType], Fault] = {
+            (f.sensor, f.fault): f for f in open_faults
+        }
+        self._next = next_number
+
+    def raise_fault(self, sensor: str, fault: FaultType, t: float) -> Fault | None:
+        """The new fault, or None if the same fault of that device is still open."""
+        key = (sensor, fault)
+        if key in self._open:
+            return None
+        raised = Fault(self._next, sensor, fault, t)
+        self._next += 1
+        self._open[key] = raised
+        return raised
+
+    def clear(self, sensor: str, faults: Iterable[FaultType], t: float) -> list[Fault]:
+        """End these faults of ``sensor``; the cleared ones in the order they were raised."""
+        ended = [f for f in (self._open.pop((sensor, k), None) for k in faults) if f is not None]
+        ended.sort(key=lambda f: f.number)
+        return [Fault(f.number, sensor, f.fault, f.t, cleared_t=t) for f in ended]
+
+    def open_faults(self) -> list[Fault]:
+        return sorted(self._open.values(), key=lambda f: f.number)
+
+    def is_faulty(self, sensor: str) -> bool:
+        return any(s == sensor for s, _ in self._open)
+
+    @property
+    def next_number(self) -> int:
+        return self._next
+
+
+class HeartbeatWatch:
+    """Computes when each supervised device's silence reaches its limit.
+
+    Holds one heap entry per device whatever the message rate: hearing a device
+    only moves its ``last_heard``; a heap entry that comes due is checked against
+    it and pushed back if the device was heard since. So nothing is polled and
+    memory does not grow with heartbeats.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, float],
+        start: float,
+        last_heard: Mapping[str, float] | None = None,
+        lost: Iterable[str] = (),
+    ) -> None:
+        self._limit = dict(limits)
+        self._order = {sensor: i for i, sensor in enumerate(limits)}
+        self._last = {s: start for s in limits}
+        self._last.update({s: t for s, t in (last_heard or {}).items() if s in self._limit})
+        self._lost = {s for s in lost if s in self._limit}
+        self._heap = [
+            (self._last[s] + limit, self._order[s], s)
+            for s, limit in self._limit.items()
+            if s not in self._lost
+        ]
+        heapq.heapify(self._heap)
+
+    def heard(self, sensor: str, t: float) -> bool:
+        """Note a sign of life; True if it ends a ``heartbeat_lost``."""
+        limit = self._limit.get(sensor)
+        if limit is None:
+            return False
+        self._last[sensor] = t
+        if sensor in self._lost:
+            self._lost.discard(sensor)
+            heapq.heappush(self._heap, (t + limit, self._order[sensor], sensor))
+            return True
+        return False
+
+    def due(self, now: float) -> list[tuple[float, str]]:
+        """Devices whose silence reached the limit at or before ``now``, in order."""
+        fired: list[tuple[float, str]] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, order, sensor = heapq.heappop(heap)
+            actual = self._last[sensor] + self._limit[sensor]
+            if actual > deadline:
+                heapq.heappush(heap, (actual, order, sensor))
+            else:
+                self._lost.add(sensor)
+                fired.append((deadline, sensor))
+        return fired
+
+    def next_deadline(self) -> float | None:
+        """A time at or before the next possible ``heartbeat_lost`` (may be early)."""
+        return self._heap[0][0] if self._heap else None
+
+    def last_heard(self, sensor: str) -> float | None:
+        return self._last.get(sensor)
+
+    def is_lost(self, sensor: str) -> bool:
+        return sensor in self._lost

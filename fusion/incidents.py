@@ -1,0 +1,108 @@
+"""Incidents: what the correlator opens, grows and confirms, and operators close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from fusion.events import Modality
+
+
+class IllegalTransition(ValueError):
+    """An incident was asked to move to a state it cannot reach from where it is."""
+
+
+class IncidentState(StrEnum):
+    """open -> acknowledged -> resolved; open -> resolved. Resolved is final."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+    def to(self, target: IncidentState) -> IncidentState:
+        if target not in _TRANSITIONS[self]:
+            raise IllegalTransition(f"an incident that is {self} cannot become {target}")
+        return target
+
+
+_TRANSITIONS: dict[IncidentState, frozenset[IncidentState]] = {
+    IncidentState.OPEN: frozenset({IncidentState.ACKNOWLEDGED, IncidentState.RESOLVED}),
+    IncidentState.ACKNOWLEDGED: frozenset({IncidentState.RESOLVED}),
+    IncidentState.RESOLVED: frozenset(),
+}
+
+
+class Outcome(StrEnum):
+    """How an operator closes an incident."""
+
+    INTRUSION = "intrusion"
+    FALSE_ALARM = "false_alarm"
+    NUISANCE = "nuisance"
+    TEST = "test"
+
+
+MAX_PRIORITY = 5
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    """An immutable snapshot of an incident, as the outputs see it."""
+
+    id: str
+    zones: tuple[str, ...]
+    opened_t: float
+    confirmed_t: float | None
+    modalities: tuple[Modality, ...]
+    sensors: tuple[str, ...]
+    priority: int
+    state: IncidentState
+    last_joined_t: float
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_t is not None
+
+
+@dataclass(slots=True)
+class Incident:
+    """The correlator's working copy of one incident."""
+
+    id: str
+    zones: list[str]
+    opened_t: float
+    criticality: int
+    last_joined_t: float
+    join_seq: int
+    modalities: set[Modality] = field(default_factory=set)
+    sensors: set[str] = field(default_factory=set)
+    confirmed_t: float | None = None
+    state: IncidentState = IncidentState.OPEN
+    commanded: set[str] = field(default_factory=set)
+
+    @property
+    def priority(self) -> int:
+        """Contract rule 4: highest zone criticality, plus one once confirmed, at most 5."""
+        bonus = 1 if self.confirmed_t is not None else 0
+        return min(MAX_PRIORITY, self.criticality + bonus)
+
+    def is_active(self, now: float, window_s: float) -> bool:
+        """Rule 1: not resolved, and last joined at most ``window_s`` ago."""
+        return self.state is not IncidentState.RESOLVED and now - self.last_joined_t <= window_s
+
+    def view(self) -> IncidentView:
+        return IncidentView(
+            id=self.id,
+            zones=tuple(self.zones),
+            opened_t=self.opened_t,
+            confirmed_t=self.confirmed_t,
+            modalities=tuple(sorted(self.modalities)),
+            sensors=tuple(sorted(self.sensors)),
+            priority=self.priority,
+            state=self.state,
+            last_joined_t=self.last_joined_t,
+        )
+
+
+def incident_id(number: int) -> str:
+    """Incident ids are ``INC-`` and a zero-padded counter that survives restarts."""
+    return f"INC-{number:06d}"

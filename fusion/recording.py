@@ -1,0 +1,94 @@
+"""Recorded incidents (contract section 4): one JSON line per message, in time order."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from fusion.parser import MAX_PAYLOAD_BYTES, decode_json
+
+SMALL_LINE: Final = MAX_PAYLOAD_BYTES // 5
+"""A line shorter than this cannot hold a payload whose JSON text reaches the limit
+(re-serialising a number such as ``1e15`` expands it at most ~4.5 times), so
+replay skips re-encoding it just to measure it. Longer lines are measured."""
+
+
+class BadLine(ValueError):
+    """A recording line that is not ``{"t": number, "topic": string, "payload": ...}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedMessage:
+    """One line. ``raw`` holds the bytes to send when the payload was a string;
+    otherwise ``value`` holds the decoded JSON payload and ``size`` its encoded length
+    (0 when the line is too short for the size to matter)."""
+
+    t: float
+    topic: str
+    raw: bytes | None
+    value: Any
+    size: int
+
+    def payload_bytes(self) -> bytes:
+        return self.raw if self.raw is not None else encode_payload(self.value)
+
+
+def encode_payload(value: Any) -> bytes:
+    """The JSON text of a non-string payload, as it is published and measured."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits: valid JSON all the same
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_line(line: bytes) -> RecordedMessage:
+    """Decode one recording line; raise :class:`BadLine` saying what is wrong."""
+    try:
+        obj = decode_json(line)
+    except (ValueError, RecursionError) as exc:
+        raise BadLine(f"not JSON: {str(exc)[:80]}") from exc
+    if type(obj) is not dict:
+        raise BadLine("a line must be a JSON object")
+    t = obj.get("t")
+    if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t) or t < 0:
+        raise BadLine('"t" must be a number of seconds, zero or more')
+    topic = obj.get("topic")
+    if type(topic) is not str:
+        raise BadLine('"topic" must be a string')
+    if "payload" not in obj:
+        raise BadLine('"payload" is missing')
+    payload = obj["payload"]
+    if type(payload) is str:
+        return RecordedMessage(float(t), topic, payload.encode("utf-8", "surrogatepass"), None, 0)
+    size = 0 if len(line) < SMALL_LINE else len(encode_payload(payload))
+    return RecordedMessage(float(t), topic, None, payload, size)
+
+
+def format_line(t: float, topic: str, payload: bytes) -> bytes:
+    """A recording line for a message received ``t`` seconds into the recording.
+
+    A payload that is a JSON object or array is kept as JSON, so the file stays
+    readable; anything else (malformed bytes, a bare scalar) is kept as a string,
+    which replays byte for byte.
+    """
+    value: Any = None
+    try:
+        value = decode_json(payload)
+    except (ValueError, RecursionError):
+        value = None
+    body: Any = value if isinstance(value, dict | list) else _as_text(payload)
+    line = {"t": round(t, 6), "topic": topic, "payload": body}
+    try:
+        return orjson.dumps(line)
+    except TypeError:
+        return json.dumps(line, ensure_ascii=False).encode()
+
+
+def _as_text(payload: bytes) -> str:
+    # surrogateescape would not survive JSON; bytes that are not UTF-8 are kept as
+    # U+FFFD, which still replays as a rejected message.
+    return payload.decode("utf-8", errors="replace")

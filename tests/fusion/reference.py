@@ -1,0 +1,166 @@
+"""A deliberately naive second reading of contract section 3, for model-based tests.
+
+No indexes, no heaps, no horizons: linear scans over everything, written straight
+from the contract's sentences. The engine must produce the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fusion.events import Rejection
+from fusion.parser import MessageParser
+from fusion.site import Site
+
+
+def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
+    site: Site, lines: list[tuple[float, str, Any]]
+) -> dict[str, Any]:
+    parser = MessageParser(site)
+    near: dict[str, set[str]] = {z.id: {z.id} for z in site.zones}
+    for z in site.zones:
+        for a in z.adjacent:
+            near[z.id].add(a)
+            near[a].add(z.id)
+    crit = {z.id: z.criticality for z in site.zones}
+    home = {s.id: ([s.zone] if s.zone else []) for s in site.sensors}
+    home.update({c.id: list(c.zones) for c in site.cameras})
+    lights = [(s.id, s.zone) for s in site.sensors if s.kind == "floodlight"]
+    order = [d.id for d in site.sensors] + [c.id for c in site.cameras]
+    period = {s.id: s.heartbeat_s for s in site.sensors} | {
+        c.id: c.heartbeat_s for c in site.cameras
+    }
+    limit = {d: p * site.fusion.heartbeat_misses for d, p in period.items() if p > 0}
+    last = dict.fromkeys(limit, 0.0)
+    lost: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    incidents: list[dict[str, Any]] = []
+    faults: list[dict[str, Any]] = []
+    commands: list[dict[str, Any]] = []
+    light_on: dict[str, bool] = {}
+    counts = {"messages": 0, "rejected": 0, "duplicates": 0}
+    clock = 0.0
+
+    def open_fault(sensor: str, kind: str) -> dict[str, Any] | None:
+        for f in faults:
+            if f["sensor"] == sensor and f["fault"] == kind and f["cleared_t"] is None:
+                return f
+        return None
+
+    def raise_fault(sensor: str, kind: str, t: float) -> None:
+        if open_fault(sensor, kind) is None:
+            faults.append({"sensor": sensor, "fault": kind, "t": t, "cleared_t": None})
+
+    def clear_fault(sensor: str, kind: str, t: float) -> None:
+        f = open_fault(sensor, kind)
+        if f is not None:
+            f["cleared_t"] = t
+
+    def run_clock(t: float) -> None:
+        while True:
+            due = [
+                (last[d] + limit[d], order.index(d), d)
+                for d in limit
+                if d not in lost and last[d] + limit[d] <= t
+            ]
+            if not due:
+                return
+            deadline, _, d = min(due)
+            lost.add(d)
+            raise_fault(d, "heartbeat_lost", deadline)
+
+    def command(inc: dict[str, Any], zone: str, t: float) -> None:
+        for light, lz in lights:
+            if lz == zone and not light_on.get(light) and light not in inc["_commanded"]:
+                inc["_commanded"].add(light)
+                commands.append(
+                    {
+                        "t": t,
+                        "topic": f"{site.mqtt.prefix}/{site.site}/floodlight/{light}/set",
+                        "payload": {"on": True, "reason": inc["id"]},
+                    }
+                )
+
+    for t, topic, payload in lines:
+        counts["messages"] += 1
+        clock = max(clock, t)
+        raw = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        ev = parser.parse(topic, raw)
+        run_clock(clock)
+        if isinstance(ev, Rejection):
+            counts["rejected"] += 1
+            continue
+        if (ev.sensor, ev.msg_id) in seen:
+            counts["duplicates"] += 1
+            continue
+        seen.add((ev.sensor, ev.msg_id))
+        if ev.sensor in limit:
+            last[ev.sensor] = clock
+            if ev.sensor in lost:
+                lost.discard(ev.sensor)
+                clear_fault(ev.sensor, "heartbeat_lost", clock)
+        name = ev.event.value
+        if name in ("tamper", "fault", "video_loss"):
+            raise_fault(ev.sensor, name, clock)
+        elif name in ("clear", "video_restored"):
+            for k in ("tamper", "fault", "video_loss"):
+                clear_fault(ev.sensor, k, clock)
+        elif name == "state":
+            light_on[ev.sensor] = ev.data["on"]
+        elif name in ("alarm", "person", "motion") and ev.zone is not None:
+            zone = ev.zone
+            modality = "camera" if ev.kind == "camera" else ev.kind.value
+            active = [
+                i
+                for i in incidents
+                if clock - i["_last"] <= site.fusion.window_s and set(i["zones"]) & near[zone]
+            ]
+            if active:
+                inc = max(active, key=lambda i: i["_seq"])
+            elif name == "motion":
+                continue
+            else:
+                inc = {
+                    "id": f"INC-{len(incidents) + 1:06d}",
+                    "zones": [],
+                    "opened_t": clock,
+                    "confirmed_t": None,
+                    "modalities": set(),
+                    "sensors": set(),
+                    "_commanded": set(),
+                    "_last": clock,
+                    "_seq": 0,
+                }
+                incidents.append(inc)
+            inc["_last"] = clock
+            inc["_seq"] = counts["messages"]
+            inc["modalities"].add(modality)
+            inc["sensors"].add(ev.sensor)
+            if len(inc["modalities"]) >= 2 and inc["confirmed_t"] is None:
+                inc["confirmed_t"] = clock
+            if zone not in inc["zones"]:
+                inc["zones"].append(zone)
+                command(inc, zone, clock)
+    run_clock(clock)
+    return {
+        "incidents": [
+            {
+                "id": i["id"],
+                "zones": i["zones"],
+                "opened_t": i["opened_t"],
+                "confirmed": i["confirmed_t"] is not None,
+                "confirmed_t": i["confirmed_t"],
+                "modalities": sorted(i["modalities"]),
+                "sensors": sorted(i["sensors"]),
+                "priority": min(
+                    5, max(crit[z] for z in i["zones"]) + (i["confirmed_t"] is not None)
+                ),
+                "state": "open",
+            }
+            for i in incidents
+        ],
+        "faults": faults,
+        "commands": commands,
+        **counts,
+    }

@@ -1,0 +1,1 @@
+"""Wiring: the command line and the services that drive the pure fusion core."""
