@@ -1,0 +1,1 @@
+"""The control room's window: REST API, websocket hub and the page."""

@@ -221,6 +221,10 @@ class Correlator:
     def next_incident_number(self) -> int:
         return self._next_incident
 
+    @property
+    def next_fault_number(self) -> int:
+        return self._faults.next_number
+
     # -- correlation ------------------------------------------------------------
 
     def _correlate(self, event: SensorEvent, now: float, out: list[Change]) -> None:

@@ -52,6 +52,49 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from adapters.mqtt import AdapterError, Broker
+    from dashboard.auth import Users, UsersFileError
+    from vigie.serve import serve
+
+    site = _site(args.site)
+    try:
+        broker = Broker.from_url(args.broker)
+        host, port = _http_address(args.http)
+    except (AdapterError, ValueError) as exc:
+        print(f"vigie serve: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    users = Users([])
+    if args.users:
+        try:
+            users = Users.load(Path(args.users))
+        except UsersFileError as exc:
+            print(f"vigie serve: bad users file: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        logging.getLogger("vigie").warning(
+            "no --users file: nobody can sign in to the API or the dashboard"
+        )
+    db = args.db or str(Path(args.data) / f"{site.site}.db")
+    return serve(
+        site,
+        broker,
+        db,
+        users,
+        host=host,
+        port=port,
+        client_id=args.client_id,
+        run_cameras=not args.no_cameras,
+    )
+
+
+def _http_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--http must be HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vigie", description="Perimeter sensor fusion for the control room.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
@@ -62,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--site", required=True, help="site file (YAML)")
     replay.add_argument("--report", required=True, help="where to write the report (JSON)")
     replay.set_defaults(func=_cmd_replay)
+
+    serve = sub.add_parser("serve", help="the live fusion service, API and dashboard")
+    serve.add_argument("--site", required=True, help="site file (YAML)")
+    serve.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    serve.add_argument("--db", help="SQLite path or postgresql:// URL (default: in --data)")
+    serve.add_argument("--data", default="data", help="data folder for the default SQLite store")
+    serve.add_argument("--users", help="users file (YAML); without it nobody can sign in")
+    serve.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT to serve on")
+    serve.add_argument("--client-id", help="MQTT client id (default vigie-<site>)")
+    serve.add_argument("--no-cameras", action="store_true", help="do not start camera workers")
+    serve.set_defaults(func=_cmd_serve)
     return parser
 
 

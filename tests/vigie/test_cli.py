@@ -15,7 +15,7 @@ VIGIE = [sys.executable, "-m", "vigie.cli"]
 
 
 def vigie(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VIGIE, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([*VIGIE, *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_a_bad_site_file_exits_2_naming_file_entry_and_reason(tmp_path: Path) -> None:

@@ -1,0 +1,326 @@
+"""``vigie serve``: the live service. Wires the MQTT link, the pure engine on the wall
+clock, the store, the websocket hub and the command publisher.
+
+Ingest path, per batch of messages taken from the MQTT hand-off:
+parse -> engine -> one store transaction -> PUBACK to the broker -> hub and commands.
+A message is acknowledged only once it is committed, so a crash loses nothing
+(the broker delivers it again) and doubles nothing (its (device, id) is in the
+store, and the restored duplicate filter recognises it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final, ParamSpec, TypeVar
+
+import orjson
+
+from adapters.mqtt import Broker, MqttLink, RawMessage
+from dashboard.hub import Hub
+from dashboard.picture import tactical_picture
+from dashboard.wire import change_json, incident_json
+from fusion.changes import Change, FloodlightCommanded
+from fusion.correlator import Correlator, UnknownIncident
+from fusion.events import Rejection
+from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.parser import MessageParser
+from fusion.site import Site
+from fusion.topics import command_topic, subscription
+from vigie.metrics import Metrics
+from vigie.store import AuditEntry, Batch, Store, StoreError
+from vigie.supervisor import supervise
+
+log = logging.getLogger("vigie.service")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+BATCH_LIMIT: Final = 500
+"""Messages per store transaction: large enough to amortise a commit, small enough
+that a batch is a few milliseconds of work."""
+
+IDLE_WAKE_S: Final = 3600.0
+
+
+class IncidentClosed(IllegalTransition):
+    """The incident exists but is already resolved."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    site: Site
+    broker: Broker
+    db_url: str
+    client_id: str
+    run_cameras: bool = True
+
+
+class Service:
+    """One site's live fusion service; :meth:`running` is the app's lifespan."""
+
+    def __init__(self, config: ServiceConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.site = config.site
+        self.metrics = Metrics()
+        self.hub = Hub(self.picture, self.metrics.latency)
+        self._clock = clock
+        self._parser = MessageParser(config.site)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
+        self._store: Store | None = None
+        self._engine: Correlator | None = None
+        self._link: MqttLink | None = None
+        self._last_seen: dict[str, float] = {}
+        self._floor = 0.0
+        self._wake_deadlines = asyncio.Event()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Open the store, restore the engine, connect, and run every task until exit."""
+        store = await self._db(Store, self.config.db_url)
+        self._store = store
+        now = self._now()
+        restored = await self._db(store.restore, now, self.site.fusion.dedup_horizon_s)
+        self._engine = Correlator(self.site, start=now, state=restored.state)
+        self._last_seen = dict(restored.last_seen)
+        self.metrics.accepted.inc(restored.accepted)
+        self.metrics.rejected_all.inc(restored.rejected)
+        self.metrics.duplicates.inc(restored.duplicates)
+        log.info(
+            "store %s (schema v%d): %d open incidents, %d open faults restored",
+            store.url.split("@")[-1],
+            store.schema_version,
+            len(restored.state.incidents),
+            len(restored.state.open_faults),
+        )
+        link = MqttLink(self.config.broker, self.config.client_id, subscription(self.site))
+        self._link = link
+        self._bind_live_metrics(link)
+        try:
+            async with link, asyncio.TaskGroup() as tasks:
+                jobs = [
+                    tasks.create_task(self._supervised("ingest", self._ingest)),
+                    tasks.create_task(self._supervised("deadlines", self._deadlines)),
+                    tasks.create_task(self._supervised("hub", self.hub.run)),
+                ]
+                try:
+                    yield
+                finally:
+                    for job in jobs:
+                        job.cancel()
+        finally:
+            await self._db(store.close)
+            self._pool.shutdown(wait=True)
+
+    def _supervised(self, name: str, run: Callable[[], Any]) -> Any:
+        def failed(task: str, exc: BaseException) -> None:
+            self.metrics.task_failures.labels(task).inc()
+            if isinstance(exc, StoreError):
+                self.metrics.store_errors.inc()
+
+        return supervise(name, run, on_failure=failed)
+
+    def _bind_live_metrics(self, link: MqttLink) -> None:
+        m = self.metrics
+        m.queue_depth.set_function(lambda: link.depth)
+        m.queue_capacity.set(link._capacity)
+        m.backpressure.set_function(lambda: link.backpressure_waits)
+        m.mqtt_connected.set_function(lambda: 1 if link.connected else 0)
+        m.ws_clients.set_function(lambda: self.hub.clients)
+        m.ws_slow_closed.set_function(lambda: self.hub.slow_closed)
+
+    async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a store call on the store's own thread, in submission order."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    def _now(self) -> float:
+        """The wall clock, never running back (the engine's time only moves forward)."""
+        self._floor = max(self._floor, self._clock())
+        return self._floor
+
+    @property
+    def metrics_registry(self) -> Any:
+        """The registry, with the figures that are counted at scrape time refreshed."""
+        by_priority = dict.fromkeys(range(1, 6), 0)
+        if self._engine is not None:
+            for incident in self._engine.incidents():
+                by_priority[incident.priority] += 1
+        for priority, count in by_priority.items():
+            self.metrics.open_incidents.labels(str(priority)).set(count)
+        return self.metrics.registry
+
+    @property
+    def engine(self) -> Correlator:
+        if self._engine is None:
+            raise RuntimeError("the service is not running")
+        return self._engine
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the service is not running")
+        return self._store
+
+    # -- ingest -----------------------------------------------------------------------
+
+    async def _ingest(self) -> None:
+        link = self._link
+        assert link is not None
+        while True:
+            messages = await link.batch(BATCH_LIMIT)
+            batch = self._apply(messages)
+            await self._db(self.store.save_batch, batch)
+            link.ack(messages)
+            self._after_commit(batch.changes, [m.received for m in messages])
+            self._wake_deadlines.set()
+
+    def _apply(self, messages: list[RawMessage]) -> Batch:
+        engine = self.engine
+        batch = Batch()
+        m = self.metrics
+        for raw in messages:
+            m.received.inc()
+            now = max(self._floor, raw.received)
+            self._floor = now
+            parsed = self._parser.parse(raw.topic, raw.payload)
+            if isinstance(parsed, Rejection):
+                log.warning(parsed.log_line())
+                m.rejected.labels(parsed.reason.value).inc()
+                m.rejected_all.inc()
+                batch.rejected.append((now, parsed))
+                batch.changes.extend(engine.advance(now))
+                continue
+            changes, duplicate = engine.ingest(parsed, now)
+            batch.changes.extend(changes)
+            if duplicate:
+                m.duplicates.inc()
+                batch.duplicates += 1
+            else:
+                m.accepted.inc()
+                self._last_seen[parsed.sensor] = now
+                batch.accepted.append((now, raw.payload, parsed))
+        batch.next_incident = engine.next_incident_number
+        batch.next_fault = engine.next_fault_number
+        return batch
+
+    def _after_commit(self, changes: list[Change], received: list[float]) -> None:
+        """What may only happen once the changes are on disk: commands and the screen."""
+        if not changes:
+            return
+        link = self._link
+        for c in changes:
+            if isinstance(c, FloodlightCommanded) and link is not None:
+                payload = orjson.dumps({"on": True, "reason": c.incident_id})
+                link.publish(command_topic(self.site, c.floodlight), payload, qos=1)
+                self.metrics.commands.inc()
+        wire = [w for w in (change_json(c) for c in changes) if w is not None]
+        self.hub.publish(wire, received)
+
+    async def _deadlines(self) -> None:
+        """Raise ``heartbeat_lost`` at the instant it is due, without polling."""
+        while True:
+            deadline = self.engine.next_deadline()
+            delay = IDLE_WAKE_S if deadline is None else max(0.0, deadline - self._clock())
+            self._wake_deadlines.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_deadlines.wait(), timeout=delay)
+            changes = self.engine.advance(self._now())
+            if changes:
+                batch = Batch(
+                    changes=changes,
+                    next_incident=self.engine.next_incident_number,
+                    next_fault=self.engine.next_fault_number,
+                )
+                await self._db(self.store.save_batch, batch)
+                self._after_commit(changes, [])
+
+    # -- operators ---------------------------------------------------------------------
+
+    async def acknowledge(
+        self, incident: str, who: str, comment: str, address: str | None
+    ) -> dict[str, Any]:
+        return await self._decide(
+            incident, who=who, action="ack", outcome=None, comment=comment, address=address
+        )
+
+    async def resolve(
+        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+    ) -> dict[str, Any]:
+        return await self._decide(
+            incident,
+            who=who,
+            action="resolve",
+            outcome=outcome,
+            comment=comment,
+            address=address,
+        )
+
+    async def _decide(
+        self,
+        incident: str,
+        *,
+        who: str,
+        action: str,
+        outcome: Outcome | None,
+        comment: str,
+        address: str | None,
+    ) -> dict[str, Any]:
+        now = self._now()
+        try:
+            if outcome is None:
+                changes = self.engine.acknowledge(incident, now, who, comment)
+            else:
+                changes = self.engine.resolve(incident, now, who, outcome, comment)
+        except UnknownIncident:
+            stored = await self._db(self.store.incident, incident)
+            if stored is None:
+                raise
+            raise IncidentClosed(f"{incident} is already {stored['state']}") from None
+        entry = AuditEntry(
+            incident, now, who, action, comment, address, outcome.value if outcome else None
+        )
+        await self._db(self.store.save_decision, changes, entry)  # on disk before the 2xx
+        self._after_commit(changes, [])
+        view = changes[0].incident  # type: ignore[union-attr]
+        return incident_json(view)
+
+    # -- views ---------------------------------------------------------------------------
+
+    def picture(self) -> dict[str, Any]:
+        return tactical_picture(self.site, self.engine, self._last_seen, self._clock())
+
+    async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]:
+        return await self._db(self.store.incidents, state.value if state else None)
+
+    async def incident(self, incident_id: str) -> dict[str, Any] | None:
+        return await self._db(self.store.incident, incident_id)
+
+    async def evidence(self, seq: int) -> bytes | None:
+        return await self._db(self.store.evidence_jpeg, seq)
+
+    async def health(self) -> dict[str, Any]:
+        link = self._link
+        broker_ok = link is not None and link.connected
+        try:
+            await asyncio.wait_for(self._db(self.store.ping), timeout=2.0)
+            store_ok = True
+        except (StoreError, RuntimeError, TimeoutError, OSError) as exc:
+            log.warning("store health check failed: %s", exc)
+            store_ok = False
+        except Exception as exc:  # noqa: BLE001 - a driver error must read as "unhealthy"
+            log.warning("store health check failed: %s", exc)
+            store_ok = False
+        return {
+            "status": "ok" if broker_ok and store_ok else "degraded",
+            "broker": broker_ok,
+            "store": store_ok,
+            "queue_depth": link.depth if link else 0,
+        }

@@ -1,0 +1,84 @@
+"""One connection to SQLite or PostgreSQL, with the little SQL dialect the store needs.
+
+Statements are written once with ``?`` placeholders and ``{serial}``/``{real}``/
+``{blob}`` types; :class:`Database` renders them for its engine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+
+class StoreError(RuntimeError):
+    """The store could not be opened, migrated or written."""
+
+
+_TYPES = {
+    "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "blob": "BLOB"},
+    "postgresql": {"serial": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "blob": "BYTEA"},
+}
+
+
+class Database:
+    """A DB-API connection and its dialect. Not thread-safe: the store owns one thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith(("postgresql://", "postgres://")):
+                self.dialect = "postgresql"
+                self._conn: Any = psycopg.connect(url, autocommit=False)
+            else:
+                self.dialect = "sqlite"
+                path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(path, check_same_thread=False)
+                # WAL: readers never block the writer. FULL: a commit is on disk, not only
+                # in the OS cache, before an acknowledgement is answered.
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.execute("PRAGMA busy_timeout=5000")
+        except (sqlite3.Error, psycopg.Error, OSError) as exc:
+            raise StoreError(f"cannot open the store {redact(url)}: {exc}") from exc
+
+    def render(self, sql: str) -> str:
+        sql = sql.format(**_TYPES[self.dialect])
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = self._conn.cursor()
+        cur.execute(self.render(sql), params)
+        return cur
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._conn.cursor().executemany(self.render(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self.execute(sql, params).fetchall())
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def redact(url: str) -> str:
+    """A database URL without its password, for logs and errors."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url

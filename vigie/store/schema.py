@@ -1,0 +1,67 @@
+"""The store's schema, as numbered migrations applied in order at start."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from vigie.store.db import Database
+
+MIGRATIONS: Final[list[list[str]]] = [
+    [  # 1: the first schema
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE messages (
+            seq {serial}, received {real} NOT NULL, topic TEXT NOT NULL,
+            sensor TEXT NOT NULL, msg_id TEXT NOT NULL, event TEXT NOT NULL, zone TEXT,
+            device_ts {real}, payload {blob} NOT NULL)""",
+        "CREATE INDEX messages_received ON messages (received)",
+        """CREATE TABLE rejects (
+            seq {serial}, received {real} NOT NULL, topic TEXT NOT NULL,
+            reason TEXT NOT NULL, detail TEXT NOT NULL, prefix {blob} NOT NULL)""",
+        """CREATE TABLE incidents (
+            id TEXT PRIMARY KEY, zones TEXT NOT NULL, opened_t {real} NOT NULL,
+            confirmed_t {real}, modalities TEXT NOT NULL, sensors TEXT NOT NULL,
+            priority INTEGER NOT NULL, state TEXT NOT NULL, last_joined_t {real} NOT NULL,
+            outcome TEXT, closed_t {real})""",
+        "CREATE INDEX incidents_state ON incidents (state)",
+        """CREATE TABLE incident_events (
+            seq {serial}, incident_id TEXT NOT NULL REFERENCES incidents (id),
+            t {real} NOT NULL, role TEXT NOT NULL, sensor TEXT NOT NULL, event TEXT NOT NULL,
+            zone TEXT, msg_id TEXT NOT NULL, device_ts {real}, data TEXT NOT NULL)""",
+        "CREATE INDEX incident_events_incident ON incident_events (incident_id)",
+        """CREATE TABLE commands (
+            seq {serial}, t {real} NOT NULL, floodlight TEXT NOT NULL,
+            incident_id TEXT NOT NULL REFERENCES incidents (id))""",
+        """CREATE TABLE faults (
+            number INTEGER PRIMARY KEY, sensor TEXT NOT NULL, fault TEXT NOT NULL,
+            t {real} NOT NULL, cleared_t {real})""",
+        """CREATE TABLE audit (
+            seq {serial}, incident_id TEXT NOT NULL REFERENCES incidents (id),
+            t {real} NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT,
+            comment TEXT NOT NULL, address TEXT)""",
+        "CREATE INDEX audit_incident ON audit (incident_id)",
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY, last_heard {real}, floodlight_on INTEGER,
+            in_alarm INTEGER NOT NULL DEFAULT 0)""",
+    ],
+    [  # 2: camera stills kept as evidence for incidents
+        """CREATE TABLE evidence (
+            seq {serial}, camera TEXT NOT NULL, t {real} NOT NULL, zone TEXT,
+            msg_id TEXT NOT NULL, jpeg {blob} NOT NULL)""",
+        "CREATE INDEX evidence_camera_t ON evidence (camera, t)",
+    ],
+]
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema up to date; returns the version now in force."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    rows = db.query("SELECT version FROM schema_version")
+    current = rows[0][0] if rows else 0
+    if not rows:
+        db.execute("INSERT INTO schema_version (version) VALUES (0)")
+    for number, statements in enumerate(MIGRATIONS[current:], start=current + 1):
+        for statement in statements:
+            db.execute(statement)
+        db.execute("UPDATE schema_version SET version = ?", (number,))
+    db.commit()
+    return len(MIGRATIONS)
