@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
@@ -54,3 +57,30 @@ def vigie(
     v.start()
     yield v
     v.stop()
+
+
+PG_BASE = os.environ.get("VIGIE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL this machine kind runs; dropped afterwards."""
+    schema = f"vigie_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_BASE, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL not reachable at {PG_BASE}: {exc}")
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url

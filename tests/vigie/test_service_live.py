@@ -323,3 +323,29 @@ def test_the_browser_logs_in_with_a_session_cookie(vigie: VigieProcess) -> None:
         assert json.loads(ws.recv(5))["type"] == "snapshot"
         ws.send(json.dumps({"type": "snapshot"}))
         assert json.loads(ws.recv(5))["type"] == "snapshot"
+
+
+def test_the_service_runs_on_postgresql(
+    site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
+) -> None:
+    v = VigieProcess(site_file, users_file, pg_url, broker, tmp_path)
+    v.start()
+    try:
+        with Gateway(broker.port) as gw:
+            gw.event("fence", "fence-02", id="f-1", event="alarm")
+            gw.event("ir", "ir-09", id="h-1", event="fault")
+            gw.flush()
+        eventually(lambda: open_incidents(v), what="an incident on PostgreSQL")
+        assert (
+            v.post("/api/incidents/INC-000001/ack", {"comment": "pg"}, OPERATOR).status_code == 200
+        )
+        v.kill()
+        v.start()
+        detail = v.get("/api/incidents/INC-000001", OPERATOR).json()
+        assert detail["state"] == "acknowledged"
+        assert detail["history"][0]["comment"] == "pg"
+        picture = v.get("/api/picture", OPERATOR).json()
+        assert {z["id"]: z["state"] for z in picture["zones"]}["Z09"] == "degraded"
+        assert v.metric("vigie_messages_accepted_total", OPERATOR) == 2
+    finally:
+        v.stop()
