@@ -1,7 +1,9 @@
 """The websocket hub: a snapshot on connect, then ordered, numbered updates.
 
 Updates are coalesced: whatever changed during one short frame goes out as one
-message with one ``seq``, serialised once and sent to every client. Each client
+message with one ``seq`` (``incidents``: the latest state of each incident that
+changed; ``events``: the sensor events that joined them; ``changes``: everything
+else), serialised once and sent to every client. Each client
 has a bounded queue; a client that falls that far behind is closed with a reason
 (and counted) instead of slowing the others. A client that sees a gap in ``seq``
 sends ``{"type": "snapshot"}`` and gets a fresh picture.
@@ -20,11 +22,15 @@ import orjson
 from prometheus_client import Histogram
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from dashboard.wire import coalesce
+
 log = logging.getLogger("vigie.hub")
 
-FRAME_S: Final = 0.02
-"""Coalescing frame: one fan-out per 20 ms at most. Measured here, one websocket send
-costs ~10 us, so per-message fan-out to 50 clients at 2,000 msg/s fills a core."""
+FRAME_S: Final = 0.01
+"""Coalescing frame: one fan-out per 10 ms at most. One websocket send costs ~10 us
+here, so per-message fan-out to 50 clients at 2,000 msg/s would fill a core; at 10 ms
+frames bench/push_latency.py measured a service-side p99 of 20-26 ms (20 ms frames:
+lower frame rate, but every change waits longer)."""
 
 CLIENT_QUEUE: Final = 256
 """Frames a client may lag behind (~5 s at full rate) before it is cut off."""
@@ -76,20 +82,21 @@ class Hub:
     def _flush(self) -> None:
         if not self._pending:
             return
+        # Take the pending changes first: a change that cannot be sent costs one frame
+        # (clients see the gap in seq and ask for a snapshot), never the hub itself.
+        pending, self._pending = self._pending, []
+        received, self._received = self._received, []
         self.seq += 1
-        text = orjson.dumps(
-            {"type": "update", "seq": self.seq, "t": time.time(), "changes": self._pending}
-        ).decode()
-        self._pending = []
+        frame = {"type": "update", "seq": self.seq, "t": time.time(), **coalesce(pending)}
+        text = orjson.dumps(frame).decode()
         for client in list(self._clients):
             try:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
                 self._cut_off(client)
         now = time.time()
-        for t in self._received:
+        for t in received:
             self._latency.observe(max(0.0, now - t))
-        self._received = []
 
     def _attach(self, client: _Client) -> None:
         """Queue a snapshot ahead of any later frame, then register: no await in between."""

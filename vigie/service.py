@@ -2,7 +2,8 @@
 clock, the store, the websocket hub and the command publisher.
 
 Ingest path, per batch of messages taken from the MQTT hand-off:
-parse -> engine -> one store transaction -> PUBACK to the broker -> hub and commands.
+parse -> engine -> hub (the screen) -> one store transaction -> PUBACK to the broker
+-> floodlight commands.
 A message is acknowledged only once it is committed, so a crash loses nothing
 (the broker delivers it again) and doubles nothing (its (device, id) is in the
 store, and the restored duplicate filter recognises it).
@@ -177,9 +178,13 @@ class Service:
         while True:
             messages = await link.batch(BATCH_LIMIT)
             batch = self._apply(messages)
+            # The screen may run ahead of the disk: should the service die before the
+            # commit, the unacknowledged messages come back and the restored engine makes
+            # the same decisions again. The broker's PUBACK and the floodlights wait.
+            self._show(batch.changes, [m.received for m in messages])
             await self._db(self.store.save_batch, batch)
             link.ack(messages)
-            self._after_commit(batch.changes, [m.received for m in messages])
+            self._command(batch.changes)
             self._wake_deadlines.set()
 
     def _apply(self, messages: list[RawMessage]) -> Batch:
@@ -212,17 +217,21 @@ class Service:
         return batch
 
     def _after_commit(self, changes: list[Change], received: list[float]) -> None:
-        """What may only happen once the changes are on disk: commands and the screen."""
-        if not changes:
-            return
+        self._show(changes, received)
+        self._command(changes)
+
+    def _show(self, changes: list[Change], received: list[float]) -> None:
+        wire = [w for w in (change_json(c) for c in changes) if w is not None]
+        self.hub.publish(wire, received)
+
+    def _command(self, changes: list[Change]) -> None:
+        """Floodlight commands, only for changes that are on disk."""
         link = self._link
         for c in changes:
             if isinstance(c, FloodlightCommanded) and link is not None:
                 payload = orjson.dumps({"on": True, "reason": c.incident_id})
                 link.publish(command_topic(self.site, c.floodlight), payload, qos=1)
                 self.metrics.commands.inc()
-        wire = [w for w in (change_json(c) for c in changes) if w is not None]
-        self.hub.publish(wire, received)
 
     async def _deadlines(self) -> None:
         """Raise ``heartbeat_lost`` at the instant it is due, without polling."""

@@ -52,12 +52,18 @@ def test_an_alarm_becomes_an_incident_on_the_api_and_the_websocket(
             gw.event("camera", "cam-01", id="c-1", event="person", zone="Z01")
             gw.flush()
         changes: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         seqs = []
         while not any(c.get("change") == "confirmed" for c in changes):
             update = json.loads(ws.recv(5))
             assert update["type"] == "update"
             seqs.append(update["seq"])
             changes.extend(update["changes"])
+            events.extend(update["events"])
+        assert [(e["sensor"], e["incident"]) for e in events] == [
+            ("fence-01", "INC-000001"),
+            ("cam-01", "INC-000001"),
+        ]
         assert seqs == list(range(snapshot["seq"] + 1, snapshot["seq"] + 1 + len(seqs)))
         zone_states = [c["state"] for c in changes if c["type"] == "zone" and c["id"] == "Z01"]
         assert zone_states[-1] == "confirmed"
