@@ -96,7 +96,9 @@ class Correlator:
         lost = [f.sensor for f in state.open_faults if f.fault is FaultType.HEARTBEAT_LOST]
         self._watch = HeartbeatWatch(limits, start, state.last_heard, lost)
         self._faults = FaultBook(state.open_faults, state.next_fault)
-        self._dedup = DuplicateFilter(site.fusion.dedup_horizon_s, state.seen)
+        self._dedup = DuplicateFilter(
+            site.fusion.dedup_horizon_s, site.fusion.dedup_per_device, state.seen
+        )
         self._incidents: dict[str, Incident] = {}
         self._recent: dict[str, Incident] = {}
         self._zone_incidents: dict[str, int] = defaultdict(int)

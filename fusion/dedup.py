@@ -1,4 +1,4 @@
-"""Duplicate detection on (device, message id), over a bounded time horizon."""
+"""Duplicate detection on (device, message id), bounded in time and per device."""
 
 from __future__ import annotations
 
@@ -7,39 +7,44 @@ from collections.abc import Iterable
 
 
 class DuplicateFilter:
-    """Remembers each (device, id) pair for ``horizon_s`` seconds of receipt time.
+    """Remembers each device's message ids for ``horizon_s`` seconds of receipt time,
+    and at most its ``per_device`` most recent ones.
 
-    Pairs are inserted once and expire in the order they arrived, so a deque of
-    arrival times beside a set is all the bookkeeping needed: memory follows the
-    message rate times the horizon, not the length of the run.
+    QoS 1 redelivery and a repeating gateway repeat one of a device's latest
+    messages, so both bounds keep every real duplicate in view while memory stays
+    at most devices x ``per_device`` ids, whatever the rate or the length of the run.
     """
 
-    def __init__(self, horizon_s: float, seen: Iterable[tuple[float, str, str]] = ()) -> None:
+    def __init__(
+        self,
+        horizon_s: float,
+        per_device: int,
+        seen: Iterable[tuple[float, str, str]] = (),
+    ) -> None:
         self._horizon = horizon_s
-        self._seen: set[tuple[str, str]] = set()
-        self._arrivals: deque[tuple[float, tuple[str, str]]] = deque()
+        self._cap = per_device
+        self._ids: dict[str, set[str]] = {}
+        self._order: dict[str, deque[tuple[float, str]]] = {}
         for t, sensor, msg_id in sorted(seen):
-            key = (sensor, msg_id)
-            if key not in self._seen:
-                self._seen.add(key)
-                self._arrivals.append((t, key))
+            self.first_time(sensor, msg_id, t)
 
     def first_time(self, sensor: str, msg_id: str, now: float) -> bool:
-        """True the first time a pair is offered within the horizon, then False."""
-        arrivals = self._arrivals
-        if arrivals and arrivals[0][0] < now - self._horizon:
-            self._expire(now - self._horizon)
-        key = (sensor, msg_id)
-        if key in self._seen:
+        """True the first time an id of a device is offered (within the bounds), then False."""
+        ids = self._ids.get(sensor)
+        if ids is None:
+            ids = self._ids[sensor] = set()
+            self._order[sensor] = deque()
+        order = self._order[sensor]
+        before = now - self._horizon
+        while order and order[0][0] < before:
+            ids.discard(order.popleft()[1])
+        if msg_id in ids:
             return False
-        self._seen.add(key)
-        arrivals.append((now, key))
+        if len(order) >= self._cap:
+            ids.discard(order.popleft()[1])
+        ids.add(msg_id)
+        order.append((now, msg_id))
         return True
 
-    def _expire(self, before: float) -> None:
-        arrivals, seen = self._arrivals, self._seen
-        while arrivals and arrivals[0][0] < before:
-            seen.discard(arrivals.popleft()[1])
-
     def __len__(self) -> int:
-        return len(self._seen)
+        return sum(len(ids) for ids in self._ids.values())

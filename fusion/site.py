@@ -101,6 +101,14 @@ class FusionSettings(_Model):
             "after a reboot be heard again."
         ),
     )
+    dedup_per_device: int = Field(
+        default=4096,
+        ge=1,
+        description=(
+            "How many of each device's latest message ids are remembered at most: a "
+            "redelivery repeats a recent message, and memory stays bounded at any rate."
+        ),
+    )
 
 
 class MqttSettings(_Model):
