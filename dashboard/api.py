@@ -3,10 +3,12 @@
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
@@ -17,6 +19,7 @@ from fusion.correlator import UnknownIncident
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
 
 MAX_COMMENT = 2000
+STATIC = Path(__file__).with_name("static")
 
 
 class ControlRoom(Protocol):
@@ -89,6 +92,13 @@ def create_app(
 
     Viewer = Annotated[User, Depends(viewer)]
     Actor = Annotated[User, Depends(actor)]
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        """The control-room page; it signs in and reads everything through the API."""
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.post("/api/login")
     async def login(request: Request, response: Response) -> dict[str, str]:

@@ -1,0 +1,258 @@
+// Vigie's control-room page: login, then the live picture over /ws. The picture is
+// only ever called live while the websocket is open and its sequence is unbroken.
+import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
+import { SitePlan } from "./plan.js";
+import { IncidentQueue } from "./queue.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+const api = {
+  async request(method, path, body) {
+    const res = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 401) { showLogin(); throw new Error("401"); }
+    if (!res.ok) {
+      let detail = res.statusText;
+      try { detail = (await res.json()).detail ?? detail; } catch { /* not JSON */ }
+      throw new Error(`${res.status} ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+    }
+    return res.json();
+  },
+  get(path) { return this.request("GET", path); },
+  post(path, body) { return this.request("POST", path, body); },
+};
+
+const plan = new SitePlan($("#plan"));
+const queue = new IncidentQueue({
+  list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
+  template: $("#incident-template"), api, onError: (msg) => alert(msg),
+});
+const faults = new Map();   // number -> fault
+let me = null;
+let ws = null;
+let seq = null;             // last applied sequence number; null while waiting for a snapshot
+let retry = 0;
+let dirty = false;
+let muted = false;
+let audio = null;
+
+// -- connection ------------------------------------------------------------------
+
+function setLive(live) {
+  $("#connection").dataset.connection = live ? "live" : "reconnecting";
+  $("#connection-text").dataset.i18n = live ? "live" : "reconnecting";
+  $("#connection-text").textContent = t(live ? "live" : "reconnecting");
+  $("#app").classList.toggle("stale", !live);
+}
+
+function connect() {
+  if (ws) return;
+  setLive(false);
+  seq = null;
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws = socket;
+  socket.onmessage = (m) => receive(JSON.parse(m.data));
+  socket.onopen = () => { retry = 0; };
+  socket.onclose = async () => {
+    if (ws !== socket) return;
+    ws = null;
+    setLive(false);
+    if (!me) return;
+    const delay = Math.min(5000, 250 * 2 ** retry++);
+    setTimeout(async () => {
+      try { await api.get("/api/me"); } catch { if (!me) return; }
+      if (me) connect();
+    }, delay);
+  };
+}
+
+function receive(msg) {
+  if (msg.type === "snapshot") {
+    applySnapshot(msg.picture);
+    seq = msg.seq;
+    setLive(true);
+    return;
+  }
+  if (msg.type !== "update" || seq === null) return;  // waiting for a snapshot
+  if (msg.seq !== seq + 1) {
+    // A frame was missed: this picture cannot be trusted until a new snapshot.
+    setLive(false);
+    seq = null;
+    ws?.send(JSON.stringify({ type: "snapshot" }));
+    return;
+  }
+  seq = msg.seq;
+  applyUpdate(msg);
+}
+
+// -- applying ----------------------------------------------------------------------
+
+function applySnapshot(picture) {
+  plan.draw(picture);
+  queue.clear();
+  for (const view of picture.incidents) queue.upsert(view);
+  faults.clear();
+  for (const f of picture.faults) faults.set(f.number, f);
+  schedule();
+}
+
+function applyUpdate(frame) {
+  let alarmNew = false;
+  for (const view of frame.incidents) {
+    const isNew = queue.upsert(view);
+    if (isNew && view.priority >= 4) { alarmNew = true; flag(view.id); }
+    queue.touched(view.id);
+  }
+  for (const c of frame.changes) {
+    if (c.type === "zone") plan.setZone(c.id, c.state, c.degraded);
+    else if (c.type === "fault") {
+      if (c.change === "raised") faults.set(c.fault.number, c.fault);
+      else faults.delete(c.fault.number);
+      plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
+    } else if (c.type === "device") plan.setDevice(c.id, c);
+    else if (c.type === "command") plan.setDevice(c.floodlight, {});
+    else if (c.type === "incident" && c.change === "confirmed") {
+      const entry = queue.items.get(c.id);
+      if (entry && entry.view.priority >= 4) { alarmNew = true; flag(c.id); }
+    }
+  }
+  if (alarmNew) beep();
+  schedule();
+}
+
+function deviceHealth(id) {
+  for (const f of faults.values()) if (f.sensor === id) return "faulty";
+  return "ok";
+}
+
+function flag(id) {
+  const li = queue.items.get(id)?.li;
+  if (!li) return;
+  li.classList.remove("fresh");
+  void li.offsetWidth;
+  li.classList.add("fresh");
+}
+
+function schedule() {
+  if (dirty) return;
+  dirty = true;
+  requestAnimationFrame(() => { dirty = false; render(); });
+}
+
+function render() {
+  queue.render();
+  const list = $("#faults");
+  const items = [...faults.values()].sort((a, b) => a.t - b.t).map((f) => {
+    const li = document.createElement("li");
+    li.dataset.fault = f.fault;
+    li.dataset.sensor = f.sensor;
+    li.textContent = `${f.sensor}: ${t(`fault_${f.fault}`)} ${t("since")} ${clock(f.t)}`;
+    return li;
+  });
+  list.replaceChildren(...items);
+  $("#no-faults").hidden = items.length > 0;
+}
+
+// -- alerts ------------------------------------------------------------------------
+
+function beep() {
+  if (muted) return;
+  try {
+    audio ??= new AudioContext();
+    for (let i = 0; i < 3; i++) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(audio.destination);
+      const start = audio.currentTime + i * 0.3;
+      osc.start(start);
+      osc.stop(start + 0.18);
+    }
+  } catch { /* no audio device: the visual cue remains */ }
+}
+
+function setMuted(value) {
+  muted = value;
+  try { localStorage.setItem("vigie.muted", value ? "1" : "0"); } catch { /* private mode */ }
+  const button = $("#mute");
+  button.setAttribute("aria-pressed", String(value));
+  button.dataset.i18n = value ? "unmute" : "mute";
+  button.textContent = t(button.dataset.i18n);
+}
+
+// -- session -----------------------------------------------------------------------
+
+function showLogin() {
+  me = null;
+  ws?.close();
+  ws = null;
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  $("#logout").hidden = true;
+  $("#whoami").textContent = "";
+  setLive(false);
+}
+
+function showApp(user) {
+  me = user;
+  queue.mayAct = user.may_act;
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#logout").hidden = false;
+  $("#whoami").textContent = `${user.name} · ${t(`role_${user.role}`)}`;
+  document.body.dataset.role = user.role;
+  connect();
+}
+
+async function start() {
+  setLanguage(initialLanguage());
+  try { setMuted(localStorage.getItem("vigie.muted") === "1"); } catch { setMuted(false); }
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => {
+      setLanguage(button.dataset.lang);
+      markLanguage();
+      plan.relabel();
+      queue.relabel();
+      if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
+      render();
+    });
+  }
+  markLanguage();
+  $("#mute").addEventListener("click", () => setMuted(!muted));
+  $("#login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    audio ??= new AudioContext();  // created on a user gesture, so alerts may sound later
+    const form = new FormData(e.target);
+    const res = await fetch("/api/login", {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: form.get("username"), token: form.get("token") }),
+    });
+    $("#login-error").hidden = res.ok;
+    if (res.ok) {
+      e.target.reset();
+      showApp(await api.get("/api/me"));
+    }
+  });
+  $("#logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+    showLogin();
+  });
+  setInterval(() => { if (me) queue.render(); }, 1000);
+  try { showApp(await api.get("/api/me")); } catch { showLogin(); }
+}
+
+function markLanguage() {
+  for (const b of document.querySelectorAll("[data-lang]")) {
+    b.classList.toggle("current", b.dataset.lang === document.documentElement.lang);
+    b.setAttribute("aria-pressed", String(b.dataset.lang === document.documentElement.lang));
+  }
+}
+
+// For the in-browser benchmark (bench/dashboard_burst.py): apply frames directly.
+window.vigie = { receive, applySnapshot, applyUpdate, queue };
+
+start();
