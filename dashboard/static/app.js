@@ -36,6 +36,7 @@ let ws = null;
 let seq = null;             // last applied sequence number; null while waiting for a snapshot
 let retry = 0;
 let dirty = false;
+let faultsDirty = true;
 let muted = false;
 let audio = null;
 
@@ -96,6 +97,7 @@ function applySnapshot(picture) {
   for (const view of picture.incidents) queue.upsert(view);
   faults.clear();
   for (const f of picture.faults) faults.set(f.number, f);
+  faultsDirty = true;
   schedule();
 }
 
@@ -111,6 +113,7 @@ function applyUpdate(frame) {
     else if (c.type === "fault") {
       if (c.change === "raised") faults.set(c.fault.number, c.fault);
       else faults.delete(c.fault.number);
+      faultsDirty = true;
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
@@ -144,6 +147,11 @@ function schedule() {
 
 function render() {
   queue.render();
+  if (faultsDirty) renderFaults();
+}
+
+function renderFaults() {
+  faultsDirty = false;
   const list = $("#faults");
   const items = [...faults.values()].sort((a, b) => a.t - b.t).map((f) => {
     const li = document.createElement("li");
@@ -218,6 +226,7 @@ async function start() {
       plan.relabel();
       queue.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
+      faultsDirty = true;
       render();
     });
   }
@@ -241,7 +250,7 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     showLogin();
   });
-  setInterval(() => { if (me) queue.render(); }, 1000);
+  setInterval(() => { if (me) queue.tick(); }, 1000);
   try { showApp(await api.get("/api/me")); } catch { showLogin(); }
 }
 

@@ -26,10 +26,12 @@ export class IncidentQueue {
     this.order = "";
     this.open = new Set();       // ids whose detail is shown
     this.refreshTimers = new Map();
+    this.changed = new Set();    // ids whose view changed since the last frame
   }
 
   clear() {
     this.items.clear();
+    this.changed.clear();
     this.resolved = [];
     this.list.replaceChildren();
     this.resolvedList.replaceChildren();
@@ -45,7 +47,7 @@ export class IncidentQueue {
     const known = this.items.get(view.id);
     if (known) {
       known.view = view;
-      this.fill(known.li, view);
+      this.changed.add(view.id);  // drawn at the next frame, once however many updates came
       return false;
     }
     const li = this.make(view);
@@ -95,18 +97,31 @@ export class IncidentQueue {
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);
   }
 
-  // Re-sort and tick ages; cheap enough to run every second and after each frame.
-  render(now = Date.now() / 1000) {
+  // Keep the list in order, moving only the items whose place changed: re-inserting
+  // 500 items with their controls costs hundreds of milliseconds of layout.
+  render() {
+    for (const id of this.changed) {
+      const entry = this.items.get(id);
+      if (entry) this.fill(entry.li, entry.view);
+    }
+    this.changed.clear();
     const sorted = [...this.items.values()].sort(
       (a, b) => b.view.priority - a.view.priority || a.view.opened_t - b.view.opened_t ||
         (a.view.id < b.view.id ? -1 : 1));
-    const order = sorted.map((x) => x.view.id).join(",");
-    if (order !== this.order) {
-      this.list.replaceChildren(...sorted.map((x) => x.li));
-      this.order = order;
+    let cursor = this.list.firstElementChild;
+    for (const { li } of sorted) {
+      if (li === cursor) { cursor = cursor.nextElementSibling; continue; }
+      this.list.insertBefore(li, cursor);
     }
-    for (const { view, li } of sorted) li.querySelector(".age").textContent = age(now - view.opened_t);
+    while (cursor) { const next = cursor.nextElementSibling; cursor.remove(); cursor = next; }
     this.empty.hidden = sorted.length > 0;
+  }
+
+  // Once a second: the ages of the items on screen.
+  tick(now = Date.now() / 1000) {
+    for (const { view, li } of this.items.values()) {
+      li.querySelector(".age").textContent = age(now - view.opened_t);
+    }
   }
 
   relabel() {
