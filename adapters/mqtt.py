@@ -87,14 +87,14 @@ class MqttLink:
         self,
         broker: Broker,
         client_id: str,
-        subscription: str,
+        subscriptions: list[str],
         *,
         persistent: bool = True,
         capacity: int = HANDOFF_CAPACITY,
     ) -> None:
         self.broker = broker
         self.client_id = client_id
-        self.subscription = subscription
+        self.subscriptions = subscriptions
         self._persistent = persistent
         self._credits = threading.Semaphore(capacity)
         self._capacity = capacity
@@ -203,7 +203,7 @@ class MqttLink:
             log.error("broker %s refused the connection: %s", self.broker, reason)
             return
         log.info("connected to %s (session present: %s)", self.broker, flags.session_present)
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         self._connected.set()
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:

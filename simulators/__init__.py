@@ -1,0 +1,1 @@
+"""Sensor, camera and scenario simulators (never imported by production code)."""

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from fusion.site import Site, SiteError
 from vigie.config import load_site
@@ -85,7 +85,79 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         client_id=args.client_id,
         run_cameras=not args.no_cameras,
+        site_path=str(Path(args.site).resolve()),
     )
+
+
+def _cmd_camera(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from adapters.camera import CameraWorker
+    from adapters.mqtt import AdapterError, Broker
+
+    site = _site(args.site)
+    try:
+        broker = Broker.from_url(args.broker)
+        worker = CameraWorker(site, args.camera, broker, fps=args.fps)
+    except (AdapterError, KeyError) as exc:
+        print(f"vigie camera: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.run(stop)
+    return 0
+
+
+def _cmd_simulate_camera(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from simulators.cameras import RtspUnavailable, SimulatedCameras
+    from simulators.scene import Scene
+
+    site = _site(args.site)
+    cameras = {c.id: c for c in site.cameras}
+    chosen = args.camera or list(cameras)
+    unknown = [c for c in chosen if c not in cameras]
+    if unknown:
+        print(f"vigie simulate camera: no camera {unknown[0]!r} in the site", file=sys.stderr)
+        return EXIT_USAGE
+    walkers = [_walker(w) for w in args.walker]
+    scene = Scene(
+        night=args.night,
+        vegetation=args.vegetation,
+        rain=args.rain,
+        floodlight_at=args.floodlight_at,
+        walkers=walkers,
+        seed=args.seed,
+    )
+    try:
+        sim = SimulatedCameras.for_urls(
+            {c: cameras[c].url for c in chosen}, dict.fromkeys(chosen, scene), fps=args.fps
+        )
+        sim.start()
+    except (RtspUnavailable, ValueError) as exc:
+        print(f"vigie simulate camera: {exc}", file=sys.stderr)
+        return 1
+    print(f"serving {', '.join(cameras[c].url for c in chosen)}; Ctrl-C stops", file=sys.stderr)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    sim.stop()
+    return 0
+
+
+def _walker(text: str) -> Any:
+    """``x0,y0 x1,y1 ...[@start_s[:speed]]`` in normalised image coordinates."""
+    from simulators.scene import Walker
+
+    path_text, _, timing = text.partition("@")
+    path = tuple(tuple(float(v) for v in p.split(",")) for p in path_text.split())
+    start, _, speed = timing.partition(":")
+    return Walker(path, float(start or 0), float(speed or 0.08))  # type: ignore[arg-type]
 
 
 def _http_address(text: str) -> tuple[str, int]:
@@ -116,6 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--client-id", help="MQTT client id (default vigie-<site>)")
     serve.add_argument("--no-cameras", action="store_true", help="do not start camera workers")
     serve.set_defaults(func=_cmd_serve)
+
+    camera = sub.add_parser("camera", help="one camera worker: RTSP in, camera events out")
+    camera.add_argument("--site", required=True, help="site file (YAML)")
+    camera.add_argument("--camera", required=True, help="camera id in the site file")
+    camera.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    camera.add_argument("--fps", type=float, default=5.0, help="frames analysed per second")
+    camera.set_defaults(func=_cmd_camera)
+
+    simulate = sub.add_parser("simulate", help="sensor and camera simulators")
+    sims = simulate.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
+    cam = sims.add_parser("camera", help="serve synthetic scenes over RTSP at the site's URLs")
+    cam.add_argument("--site", required=True, help="site file (YAML)")
+    cam.add_argument("--camera", action="append", help="camera id (default: every camera)")
+    cam.add_argument("--night", action="store_true")
+    cam.add_argument("--vegetation", action="store_true", help="swaying bushes")
+    cam.add_argument("--rain", action="store_true")
+    cam.add_argument("--floodlight-at", type=float, help="seconds until a floodlight comes on")
+    cam.add_argument(
+        "--walker",
+        action="append",
+        default=[],
+        help='an intruder: "x0,y0 x1,y1 ...@start_s:speed" (image fractions)',
+    )
+    cam.add_argument("--fps", type=int, default=10)
+    cam.add_argument("--seed", type=int, default=7)
+    cam.set_defaults(func=_cmd_simulate_camera)
     return parser
 
 

@@ -38,8 +38,11 @@ def serve(
     port: int,
     client_id: str | None = None,
     run_cameras: bool = True,
+    site_path: str | None = None,
 ) -> int:
-    config = ServiceConfig(site, broker, db_url, client_id or f"vigie-{site.site}", run_cameras)
+    config = ServiceConfig(
+        site, broker, db_url, client_id or f"vigie-{site.site}", run_cameras, site_path
+    )
     service = Service(config)
     app = build_app(service, users)
     server = uvicorn.Server(

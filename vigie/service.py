@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +34,7 @@ from fusion.events import Rejection
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
 from fusion.parser import MessageParser
 from fusion.site import Site
-from fusion.topics import command_topic, subscription
+from fusion.topics import command_topic, still_of, still_subscription, subscription
 from vigie.metrics import Metrics
 from vigie.store import AuditEntry, Batch, Store, StoreError
 from vigie.supervisor import supervise
@@ -60,6 +62,7 @@ class ServiceConfig:
     db_url: str
     client_id: str
     run_cameras: bool = True
+    site_path: str | None = None
 
 
 class Service:
@@ -101,7 +104,11 @@ class Service:
             len(restored.state.incidents),
             len(restored.state.open_faults),
         )
-        link = MqttLink(self.config.broker, self.config.client_id, subscription(self.site))
+        link = MqttLink(
+            self.config.broker,
+            self.config.client_id,
+            [subscription(self.site), still_subscription(self.site)],
+        )
         self._link = link
         self._bind_live_metrics(link)
         try:
@@ -111,6 +118,15 @@ class Service:
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
                 ]
+                if self.config.run_cameras and self.config.site_path:
+                    jobs += [
+                        tasks.create_task(
+                            self._supervised(
+                                f"camera {c.id}", functools.partial(self._camera_worker, c.id)
+                            )
+                        )
+                        for c in self.site.cameras
+                    ]
                 try:
                     yield
                 finally:
@@ -195,6 +211,10 @@ class Service:
             m.received.inc()
             now = max(self._floor, raw.received)
             self._floor = now
+            still = still_of(self.site, raw.topic)
+            if still is not None:
+                batch.stills.append((still[0], now, still[1], raw.payload))
+                continue
             parsed = self._parser.parse(raw.topic, raw.payload)
             if isinstance(parsed, Rejection):
                 log.warning(parsed.log_line())
@@ -232,6 +252,34 @@ class Service:
                 payload = orjson.dumps({"on": True, "reason": c.incident_id})
                 link.publish(command_topic(self.site, c.floodlight), payload, qos=1)
                 self.metrics.commands.inc()
+
+    async def _camera_worker(self, camera: str) -> None:
+        """One camera's worker, in its own process: video analysis never shares the
+        service's interpreter. The supervisor starts it again if it dies."""
+        assert self.config.site_path is not None
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "vigie.cli",
+            "camera",
+            "--site",
+            self.config.site_path,
+            "--camera",
+            camera,
+            "--broker",
+            str(self.config.broker),
+        )
+        try:
+            code = await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+        raise RuntimeError(f"camera worker {camera} exited with status {code}")
 
     async def _deadlines(self) -> None:
         """Raise ``heartbeat_lost`` at the instant it is due, without polling."""

@@ -44,6 +44,7 @@ class Batch:
     rejected: list[tuple[float, Rejection]] = field(default_factory=list)
     duplicates: int = 0
     changes: list[Change] = field(default_factory=list)
+    stills: list[tuple[str, float, str, bytes]] = field(default_factory=list)
     next_incident: int = 1
     next_fault: int = 1
 
@@ -116,6 +117,10 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 [(t, r.topic, r.reason.value, r.detail, r.prefix) for t, r in batch.rejected],
             )
+            db.executemany(
+                "INSERT INTO evidence (camera, t, zone, msg_id, jpeg) VALUES (?, ?, NULL, ?, ?)",
+                batch.stills,
+            )
             last: dict[str, float] = {}
             for t, _, e in batch.accepted:
                 last[e.sensor] = t
@@ -155,19 +160,6 @@ class Store:
             raise StoreError(
                 f"could not store the {audit.action} of {audit.incident_id}: {exc}"
             ) from exc
-
-    def save_evidence(
-        self, camera: str, t: float, zone: str | None, msg_id: str, jpeg: bytes
-    ) -> None:
-        try:
-            self._db.execute(
-                "INSERT INTO evidence (camera, t, zone, msg_id, jpeg) VALUES (?, ?, ?, ?, ?)",
-                (camera, t, zone, msg_id, jpeg),
-            )
-            self._db.commit()
-        except (sqlite3.Error, psycopg.Error) as exc:
-            self._db.rollback()
-            raise StoreError(f"could not store evidence from {camera}: {exc}") from exc
 
     def _counters(self, next_incident: int, next_fault: int, duplicates: int) -> None:
         upsert = (

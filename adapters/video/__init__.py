@@ -1,0 +1,1 @@
+"""Video analytics for the camera worker: pure functions of frames and time."""

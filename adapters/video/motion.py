@@ -1,0 +1,93 @@
+"""Motion on a small grey frame, robust to what moves at a perimeter without an intruder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import cv2
+import numpy as np
+from cv2.typing import MatLike
+
+Gray = MatLike
+
+SIZE: Final = (160, 90)
+"""Analysis resolution: a person 100 px tall at 640x360 is 25 px here, plenty for motion."""
+
+GLOBAL_CHANGE: Final = 0.35
+"""Share of the frame changing at once that means light, not an intruder (a floodlight
+switching on, a cloud): the background is learnt again instead of reporting motion."""
+
+QUIET_AFTER_GLOBAL: Final = 3
+"""Frames ignored after a global change, while the new background settles."""
+
+MIN_AREA: Final = 24
+"""Smallest moving blob kept (px at 160x90): rain streaks and leaves are smaller."""
+
+NUISANCE_RATE: Final = 0.25
+"""Pixels found moving more than this share of the time (swaying vegetation, a flag)
+are ignored: an intruder crosses a place, vegetation stays in it."""
+
+NUISANCE_ALPHA: Final = 0.02
+"""Memory of the nuisance map: about 50 analysed frames (10 s at 5 fps)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A moving region, normalised [0..1]: x, y of the top-left corner, width, height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def foot(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h)
+
+
+class MotionDetector:
+    """Background subtraction (MOG2, adapting to slow light changes) with a global-change
+    guard, speck removal and a map of places that always move."""
+
+    def __init__(self, history: int = 150) -> None:
+        self._mog = cv2.createBackgroundSubtractorMOG2(
+            history=history, varThreshold=25, detectShadows=False
+        )
+        self._nuisance = np.zeros((SIZE[1], SIZE[0]), np.float32)
+        self._quiet = 0
+        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 9))
+        self.global_changes = 0
+
+    @staticmethod
+    def prepare(frame_bgr: MatLike) -> Gray:
+        small = cv2.resize(frame_bgr, SIZE, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        return cv2.GaussianBlur(grey, (3, 3), 0)
+
+    def detect(self, grey: Gray) -> list[Blob]:
+        fg = self._mog.apply(grey)
+        changed = float(np.count_nonzero(fg)) / fg.size
+        if changed > GLOBAL_CHANGE:
+            self._mog.apply(grey, learningRate=1.0)  # learn the new light at once
+            self._quiet = QUIET_AFTER_GLOBAL
+            self.global_changes += 1
+            return []
+        if self._quiet:
+            self._quiet -= 1
+            return []
+        moving = (fg > 0).astype(np.float32)
+        cv2.accumulateWeighted(moving, self._nuisance, NUISANCE_ALPHA)
+        fg[self._nuisance > NUISANCE_RATE] = 0
+        fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._open)
+        fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, self._close)
+        contours, _ = cv2.findContours(fg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        w, h = SIZE
+        blobs = []
+        for c in contours:
+            if cv2.contourArea(c) < MIN_AREA:
+                continue
+            x, y, bw, bh = cv2.boundingRect(c)
+            blobs.append(Blob(x / w, y / h, bw / w, bh / h))
+        return blobs

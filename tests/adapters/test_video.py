@@ -1,0 +1,83 @@
+"""Video analytics on synthetic frames alone (no stream): the scenes of the simulator."""
+
+from __future__ import annotations
+
+import cv2
+
+from adapters.video.analyser import CameraAnalyser, Observation
+from adapters.video.regions import ZoneRegions
+from simulators.scene import Scene, SceneRenderer, Walker
+
+LEFT = [[0.0, 0.45], [0.5, 0.45], [0.5, 1.0], [0.0, 1.0]]
+RIGHT = [[0.5, 0.45], [1.0, 0.45], [1.0, 1.0], [0.5, 1.0]]
+ZONES = {"Z01": LEFT, "Z02": RIGHT}
+FPS = 5
+
+
+def run(scene: Scene, seconds: float, transform: object = None) -> list[tuple[float, Observation]]:
+    renderer = SceneRenderer(scene)
+    analyser = CameraAnalyser(ZONES)
+    seen = []
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        frame = renderer.frame(t)
+        if callable(transform):
+            frame = transform(t, frame)
+        seen += [(t, o) for o in analyser.analyse(frame, t)]
+    return seen
+
+
+def in_left(x: float, y: float) -> bool:
+    return x < 0.5 and y >= 0.45
+
+
+def in_right(x: float, y: float) -> bool:
+    return x >= 0.5 and y >= 0.45
+
+
+def test_a_zone_is_entered_where_the_feet_are() -> None:
+    regions = ZoneRegions(ZONES)
+    assert regions.zone_of(0.2, 0.9) == "Z01"
+    assert regions.zone_of(0.7, 0.5) == "Z02"
+    assert regions.zone_of(0.7, 0.2) is None, "above the fence line: no zone"
+
+
+def test_an_intruder_crossing_two_zones_is_reported_in_each_within_a_second() -> None:
+    walker = Walker(((0.08, 0.82), (0.92, 0.74)), start_s=4.0, speed=0.1)
+    seen = run(Scene(walkers=[walker]), 16)
+    persons = [(t, o.zone) for t, o in seen if o.kind == "person"]
+    first: dict[str | None, float] = {}
+    for t, zone in persons:
+        first.setdefault(zone, t)
+    entry_left, entry_right = walker.entry_time(in_left), walker.entry_time(in_right)
+    assert entry_left is not None and entry_right is not None
+    assert list(first) == ["Z01", "Z02"], persons
+    assert 0 <= first["Z01"] - entry_left <= 1.0
+    assert 0 <= first["Z02"] - entry_right <= 1.0
+    assert all(o.box is not None and (o.score or 0) > 0 for _, o in seen if o.kind == "person")
+    assert any(o.kind == "motion" for _, o in seen), "the walker is motion too"
+
+
+def test_vegetation_rain_and_a_floodlight_for_minutes_raise_no_person() -> None:
+    for night in (False, True):
+        seen = run(Scene(night=night, vegetation=True, rain=True, floodlight_at=60.0), 180)
+        assert [o for _, o in seen if o.kind == "person"] == []
+        assert [o for _, o in seen if o.kind.startswith("tamper")] == []
+
+
+def test_a_covered_lens_is_a_tamper_until_uncovered() -> None:
+    seen = run(Scene(covered=(10.0, 20.0)), 30)
+    kinds = [(t, o.kind, o.detail) for t, o in seen]
+    assert kinds == [(13.0, "tamper", "covered"), (23.0, "tamper_cleared", None)]
+
+
+def test_a_defocused_camera_and_one_turned_away_are_tampers() -> None:
+    def blur(t: float, frame: object) -> object:
+        return cv2.GaussianBlur(frame, (31, 31), 0) if t >= 8 else frame  # type: ignore[call-overload]
+
+    def turned(t: float, frame: object) -> object:
+        return cv2.flip(frame, -1) if t >= 8 else frame  # type: ignore[call-overload]
+
+    for transform, detail in ((blur, "defocused"), (turned, "moved")):
+        seen = run(Scene(vegetation=True), 16, transform)
+        assert [(o.kind, o.detail) for _, o in seen if o.kind == "tamper"] == [("tamper", detail)]
