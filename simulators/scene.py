@@ -134,15 +134,21 @@ def _person(img: MatLike, foot: tuple[float, float], phase: float, night: bool) 
         colour,
         -1,
     )
-    cv2.line(
-        img, (int(fx), int(fy - 143 * sc)), (int(hip[0]), int(hip[1])), colour, max(1, int(26 * sc))
-    )
+    # Human proportions: shoulders about a quarter of the height (a thinner figure is a
+    # stick that motion analysis at 160x90 erodes away).
+    torso = max(2, int(36 * sc))
+    cv2.line(img, (int(fx), int(fy - 140 * sc)), (int(hip[0]), int(hip[1])), colour, torso)
+    shoulders = (int(fx - 19 * sc), int(fy - 138 * sc)), (int(fx + 19 * sc), int(fy - 138 * sc))
+    cv2.line(img, *shoulders, colour, max(1, int(10 * sc)))
     for d in (1, -1):
-        knee = (fx + d * swing * 14 * sc, fy - 45 * sc)
-        toe = (fx + d * swing * 28 * sc, fy)
+        # Legs start a hip-width apart and never merge into one line, as real legs do:
+        # a figure whose legs close into a stick at each step is no person to a detector.
+        hip_d = (hip[0] + d * 8 * sc, hip[1])
+        knee = (fx + d * (6 + swing * 14) * sc, fy - 45 * sc)
+        toe = (fx + d * (5 + swing * 28) * sc, fy)
         cv2.line(
             img,
-            (int(hip[0]), int(hip[1])),
+            (int(hip_d[0]), int(hip_d[1])),
             (int(knee[0]), int(knee[1])),
             colour,
             max(1, int(13 * sc)),

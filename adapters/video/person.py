@@ -16,6 +16,22 @@ MIN_SCORE: Final = 0.3
 """HOG SVM margin below which a window is not a person (measured on the simulator's
 intruders and on walking people: true hits score 0.5-2.5)."""
 
+TARGET_BLOB_PX: Final = 100.0
+"""Height a moving region is scaled to before the person check: a walker fills about
+96 px of HOG's 64x128 window, so a whole-body blob lands at the first pyramid levels."""
+
+PYRAMID_STEP: Final = 1.1
+PYRAMID_LEVELS: Final = 5
+"""Only the pyramid levels near window size (1.0 to 1.46 times): the blob is already at
+the right scale, and the deep levels of a full pyramid cost most of the time."""
+
+MIN_ASPECT: Final = 0.6
+"""Height over width below which a moving region is not checked for a person (at the
+160x90 motion scale): a walker is taller than wide, swaying bushes are not."""
+
+MIN_HEIGHT: Final = 0.08
+"""Smallest region height checked, as a share of the frame (a person far at the fence)."""
+
 PAD: Final = 0.6
 """Margin added around a moving region, as a share of its size: a walker's legs and
 head often move less than the torso and fall outside the blob."""
@@ -38,7 +54,19 @@ class Person:
 
 class PersonDetector:
     def __init__(self) -> None:
-        self._hog = cv2.HOGDescriptor()
+        self._hog = cv2.HOGDescriptor(
+            (64, 128),
+            (16, 16),
+            (8, 8),
+            (8, 8),
+            9,
+            1,
+            -1.0,
+            cv2.HOGDescriptor_L2Hys,
+            0.2,
+            True,
+            PYRAMID_LEVELS,
+        )
         self._hog.setSVMDetector(np.array(cv2.HOGDescriptor.getDefaultPeopleDetector()))
 
     def detect(self, frame: MatLike, regions: list[Blob]) -> list[Person]:
@@ -46,15 +74,23 @@ class PersonDetector:
         height, width = frame.shape[:2]
         found: list[Person] = []
         for r in _merge(regions):
+            if r.h < MIN_HEIGHT or r.h * 9 < r.w * 16 * MIN_ASPECT:  # boxes are in frame units
+                continue
             x0 = max(0, int((r.x - r.w * PAD) * width))
             y0 = max(0, int((r.y - r.h * PAD) * height))
             x1 = min(width, int((r.x + r.w * (1 + PAD)) * width))
             y1 = min(height, int((r.y + r.h * (1 + PAD)) * height))
             crop: MatLike = frame[y0:y1, x0:x1]
-            scale = 1.0
-            if crop.shape[0] < 136:  # HOG's window is 64x128: small walkers are enlarged
-                scale = 136 / max(crop.shape[0], 1)
-                crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+            # Bring the moving blob to about HOG's window height: a near walker is not
+            # scanned through a deep pyramid, a far one is enlarged enough to be seen.
+            scale = TARGET_BLOB_PX / max(r.h * height, 1.0)
+            crop = cv2.resize(
+                crop,
+                None,
+                fx=scale,
+                fy=scale,
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
             if crop.shape[0] < 128 or crop.shape[1] < 64:
                 crop = cv2.copyMakeBorder(
                     crop,
@@ -65,7 +101,7 @@ class PersonDetector:
                     cv2.BORDER_REPLICATE,
                 )
             rects, weights = self._hog.detectMultiScale(
-                crop, winStride=(8, 8), padding=(8, 8), scale=1.08
+                crop, winStride=(8, 8), padding=(8, 8), scale=PYRAMID_STEP
             )
             for (rx, ry, rw, rh), score in zip(rects, np.ravel(weights), strict=False):
                 if score < MIN_SCORE:

@@ -21,7 +21,7 @@ from adapters.mqtt import Broker
 from fusion.site import Site, site_from_mapping
 from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene, Walker
-from tests.adapters.test_video import LEFT, RIGHT, in_left, in_right
+from tests.adapters.test_video import EARLY, LEFT, RIGHT, in_left, in_right
 from tests.conftest import OPERATOR
 from tests.peers import Mosquitto, VigieProcess, free_port
 
@@ -129,8 +129,9 @@ def test_an_intruder_is_reported_in_zone_a_then_b_within_a_second_of_each_entry(
     entry_left = walker.entry_time(in_left)
     assert entry_left is not None
     assert list(first) == ["Z01", "Z02"]
-    assert 0 <= first["Z01"] - entry_left <= 1.0, first
-    assert 0 <= first["Z02"] - entry_right <= 1.0, first
+    # A detection's box is not the feet to the pixel: it may count one frame early.
+    assert -EARLY <= first["Z01"] - entry_left <= 1.0, first
+    assert -EARLY <= first["Z02"] - entry_right <= 1.0, first
     body = persons[0][1]
     assert len(body["data"]["box"]) == 4 and body["data"]["score"] > 0
     stills = [t for t, topic, _ in listener.events if topic.endswith(f"/still/{body['id']}")]

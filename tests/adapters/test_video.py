@@ -12,6 +12,7 @@ LEFT = [[0.0, 0.45], [0.5, 0.45], [0.5, 1.0], [0.0, 1.0]]
 RIGHT = [[0.5, 0.45], [1.0, 0.45], [1.0, 1.0], [0.5, 1.0]]
 ZONES = {"Z01": LEFT, "Z02": RIGHT}
 FPS = 5
+EARLY = 1 / FPS
 
 
 def run(scene: Scene, seconds: float, transform: object = None) -> list[tuple[float, Observation]]:
@@ -52,8 +53,9 @@ def test_an_intruder_crossing_two_zones_is_reported_in_each_within_a_second() ->
     entry_left, entry_right = walker.entry_time(in_left), walker.entry_time(in_right)
     assert entry_left is not None and entry_right is not None
     assert list(first) == ["Z01", "Z02"], persons
-    assert 0 <= first["Z01"] - entry_left <= 1.0
-    assert 0 <= first["Z02"] - entry_right <= 1.0
+    # A detection's box is not the feet to the pixel: it may count one frame early.
+    assert -EARLY <= first["Z01"] - entry_left <= 1.0
+    assert -EARLY <= first["Z02"] - entry_right <= 1.0
     assert all(o.box is not None and (o.score or 0) > 0 for _, o in seen if o.kind == "person")
     assert any(o.kind == "motion" for _, o in seen), "the walker is motion too"
 
