@@ -152,6 +152,10 @@ class Replay:
             "rejected": self.rejected,
             "duplicates": self.duplicates,
             "end_t": self._clock,
+            "zone_states": {
+                zone: {"state": str(state), "degraded": self._engine.zone_degraded(zone)}
+                for zone, state in self._engine.zone_states().items()
+            },
             "rejected_by_reason": dict(sorted(self.reasons.items())),
             "bad_lines": self.bad_lines,
         }
