@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import cv2
 import orjson
@@ -42,6 +42,14 @@ reported at once; this catches one that freezes, and a camera never reached)."""
 
 RECONNECT_MAX_S: Final = 5.0
 DEFAULT_HEARTBEAT_S: Final = 10.0
+
+
+class FrameSource(Protocol):
+    """Where a worker's frames come from: the newest frame, its time, its number."""
+
+    up: bool
+
+    def latest(self) -> tuple[MatLike | None, float, int]: ...
 
 
 class RtspReader(threading.Thread):
@@ -120,11 +128,17 @@ class CameraWorker:
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(1, 30)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, source: FrameSource | None = None) -> None:
+        """Until ``stop``: frames from the camera's RTSP stream, or from ``source``."""
         self._client.connect_async(self.broker.host, self.broker.port)
         self._client.loop_start()
-        reader = RtspReader(self.camera.url, stop)
-        reader.start()
+        reader: FrameSource
+        if source is None:
+            rtsp = RtspReader(self.camera.url, stop)
+            rtsp.start()
+            reader = rtsp
+        else:
+            reader = source
         heartbeat_s = self.camera.heartbeat_s or DEFAULT_HEARTBEAT_S
         next_heartbeat = time.monotonic()
         last_seq = 0

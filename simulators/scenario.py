@@ -32,8 +32,8 @@ class _Model(BaseModel):
 
 
 class Intruder(_Model):
-    """Someone crossing the site plan along ``path`` (metres); where the path crosses the
-    fence line (y = 0) the fence sensor there feels a ``breach``."""
+    """Someone crossing the site plan along ``path`` (metres); where the path comes from
+    outside the site into a fence zone, that zone's fence sensor feels a ``breach``."""
 
     path: list[tuple[float, float]] = Field(min_length=2)
     speed_mps: float = Field(default=1.4, gt=0, description="1.4 walking, 4 running")
@@ -177,7 +177,16 @@ class _Story:
         self.blinds = [a for a in actors if isinstance(a, Blind)]
         self.kinds = {s.id: str(s.kind) for s in site.sensors}
         self.kinds |= {c.id: "camera" for c in site.cameras}
+        self.video_cameras = scenario.cameras == "live"  # video workers speak for them
         self.out: list[tuple[float, str, str, dict[str, Any]]] = []
+        xs = [pt[0] for z in site.zones for pt in z.polygon]
+        ys = [pt[1] for z in site.zones for pt in z.polygon]
+        self.site_box = (min(xs), min(ys), max(xs), max(ys))
+
+    def outside(self, p: Point) -> bool:
+        """Beyond the fence: outside the area the zones enclose."""
+        x0, y0, x1, y1 = self.site_box
+        return not (x0 <= p[0] <= x1 and y0 <= p[1] <= y1)
 
     def emit(self, t: float, device: str, event: str, **body: Any) -> None:
         if t < self.end and t < self.silent_from.get(device, math.inf):
@@ -279,14 +288,14 @@ def _cameras(site: Site, zone: str) -> list[str]:
 
 def _intruder(a: Intruder, story: _Story) -> None:
     site, rng, beh = story.site, story.rng, story.beh
-    previous: Point | None = None
+    outsider = story.outside(a.path[0])
     seen_ir: dict[str, float] = {}
     last_zone = None
     for t, p in _walk(a):
-        if previous is not None and previous[1] < 0 <= p[1]:  # over the fence here
-            _breach(a, story, t, p[0])
-        previous = p
         zone = zone_at(site, p)
+        if outsider and zone is not None:
+            outsider = False
+            _breach(a, story, t, zone, p)  # the first step from outside into a fence zone
         if zone != last_zone and last_zone is not None:
             for ir in _devices(site, "ir", last_zone):
                 if seen_ir.pop(ir, None) is not None:
@@ -301,23 +310,21 @@ def _intruder(a: Intruder, story: _Story) -> None:
         _seen_by_cameras(story, t, zone)
 
 
-def _breach(a: Intruder, story: _Story, t: float, x: float) -> None:
-    zone = zone_at(story.site, (x, 0.01))
+def _breach(a: Intruder, story: _Story, t: float, zone: str, p: Point) -> None:
     fence = story.beh["fence"]
-    for sensor in _devices(story.site, "fence", zone) if zone else []:
+    x0, y0 = story.site_box[0], story.site_box[1]
+    for sensor in _devices(story.site, "fence", zone):
         if story.rng.random() < fence.p_detect:
+            where = round(abs(p[0] - x0) + abs(p[1] - y0), 1)
             story.emit(
-                t + fence.delay_s,
-                sensor,
-                "alarm",
-                data={"position_m": round(x % 80, 1), "mode": a.breach},
+                t + fence.delay_s, sensor, "alarm", data={"position_m": where, "mode": a.breach}
             )
 
 
 def _seen_by_cameras(story: _Story, t: float, zone: str) -> None:
     """A camera reports a person in a zone it watches about once a second."""
     cam_beh = story.beh["camera"]
-    for cam in _cameras(story.site, zone):
+    for cam in [] if story.video_cameras else _cameras(story.site, zone):
         if story.blind(cam, t) or (t * 4) % 4 >= 1:  # one step in four: ~1 s apart
             continue
         if story.rng.random() < cam_beh.p_detect:
@@ -353,7 +360,7 @@ def _animal(a: Animal, story: _Story) -> None:
         for ir in _devices(story.site, "ir", a.zone):
             if rng.random() < beh["ir"].p_nuisance:
                 story.emit(t, ir, "alarm")
-        for cam in _cameras(story.site, a.zone):
+        for cam in [] if story.video_cameras else _cameras(story.site, a.zone):
             if not story.blind(cam, t) and rng.random() < beh["camera"].p_nuisance:
                 story.emit(t + 0.4, cam, "motion", zone=a.zone, data={"score": 0.01})
         t += rng.uniform(4, 9)

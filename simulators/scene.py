@@ -5,6 +5,7 @@ given paths. Frames are deterministic for a seed and a time."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,8 +25,11 @@ class Walker:
     path: tuple[tuple[float, float], ...]
     start_s: float = 0.0
     speed: float = 0.08
+    repeat_s: float | None = None  # walk the path again every repeat_s (demo loops)
 
     def foot_at(self, t: float) -> tuple[float, float] | None:
+        if self.repeat_s and t > self.start_s:
+            t = self.start_s + (t - self.start_s) % self.repeat_s
         travelled = (t - self.start_s) * self.speed
         if travelled < 0:
             return None
@@ -168,3 +172,19 @@ def _person(img: MatLike, foot: tuple[float, float], phase: float, night: bool) 
             colour,
             max(1, int(9 * sc)),
         )
+
+
+class SceneSource:
+    """Frames of a scene straight from the renderer, in the shape of an RTSP reader
+    (``latest()``): for machines without GStreamer's RTSP server."""
+
+    def __init__(self, scene: Scene, t0: float, fps: float = 10.0) -> None:
+        self._renderer = SceneRenderer(scene)
+        self._t0 = t0
+        self._period = 1.0 / fps
+        self.up = True
+
+    def latest(self) -> tuple[MatLike, float, int]:
+        now = time.time()
+        n = int((now - self._t0) / self._period)
+        return self._renderer.frame(n * self._period), now, n

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-BROKER_CONF = REPO / "deploy" / "mosquitto.conf"
+BROKER_CONF = REPO / "vigie" / "mosquitto.conf"
 
 
 def free_port() -> int:

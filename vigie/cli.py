@@ -41,6 +41,21 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not recording.is_file():
         print(f"vigie replay: no such recording: {recording}", file=sys.stderr)
         return EXIT_USAGE
+    if args.broker:
+        from adapters.mqtt import AdapterError, Broker
+        from adapters.recording import play, read_recording
+
+        try:
+            broker = Broker.from_url(args.broker)
+        except AdapterError as exc:
+            print(f"vigie replay: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        sent = play(read_recording(recording), broker, speed=args.speed)
+        print(f"published {sent} messages to {broker} at {args.speed}x", file=sys.stderr)
+        return 0
+    if not args.report:
+        print("vigie replay: error: --report is required (or --broker to publish)", file=sys.stderr)
+        return EXIT_USAGE
     report = replay_file(recording, site)
     write_report(report, Path(args.report))
     print(
@@ -160,6 +175,83 @@ def _walker(text: str) -> Any:
     return Walker(path, float(start or 0), float(speed or 0.08))  # type: ignore[arg-type]
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from vigie.demo import Demo
+
+    return Demo(Path(args.data), args.http, args.broker).run()
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from adapters.mqtt import AdapterError, Broker
+    from adapters.recording import Recorder
+    from fusion.topics import subscription
+
+    site = _site(args.site)
+    try:
+        broker = Broker.from_url(args.broker)
+    except AdapterError as exc:
+        print(f"vigie record: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.seconds:
+        threading.Timer(args.seconds, stop.set).start()
+    with Path(args.out).open("wb") as out:
+        recorder = Recorder(broker, [subscription(site)], out)
+        recorder.run(stop)
+    print(f"recorded {recorder.count} messages to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from adapters.mqtt import AdapterError, Broker
+    from simulators.devices import Floodlights, play_scenario
+    from simulators.scenario import demo_site_path, generate, load_scenario
+
+    site = _site(args.site or str(demo_site_path()))
+    try:
+        scenario = load_scenario(args.scenario)
+    except (OSError, ValueError) as exc:
+        print(f"vigie simulate sensors: bad scenario {args.scenario!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out:
+        lines = [orjson_line(m.t, m.topic, m.payload) for m in generate(scenario, site)]
+        Path(args.out).write_bytes(b"".join(lines))
+        print(f"wrote {len(lines)} messages to {args.out}", file=sys.stderr)
+        return 0
+    try:
+        broker = Broker.from_url(args.broker)
+    except AdapterError as exc:
+        print(f"vigie simulate sensors: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    lights = Floodlights(site, broker)
+    lights.start()
+    n = 0
+    while not stop.is_set():
+        play_scenario(scenario, site, broker, stop, lights=lights, speed=args.speed, round_no=n)
+        n += 1
+        if not args.loop:
+            break
+    lights.stop()
+    return 0
+
+
+def orjson_line(t: float, topic: str, payload: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps({"t": t, "topic": topic, "payload": payload}) + b"\n"
+
+
 def _http_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -175,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="replay a recording (headless report, or to a broker)")
     replay.add_argument("file", help="recording, JSON Lines")
     replay.add_argument("--site", required=True, help="site file (YAML)")
-    replay.add_argument("--report", required=True, help="where to write the report (JSON)")
+    replay.add_argument("--report", help="where to write the report (JSON)")
+    replay.add_argument("--broker", help="publish to this broker instead, mqtt://host:port")
+    replay.add_argument("--speed", type=float, default=1.0, help="times real time, with --broker")
     replay.set_defaults(func=_cmd_replay)
 
     serve = sub.add_parser("serve", help="the live fusion service, API and dashboard")
@@ -196,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_argument("--fps", type=float, default=5.0, help="frames analysed per second")
     camera.set_defaults(func=_cmd_camera)
 
+    _add_simulators_and_tools(sub)
+    return parser
+
+
+def _add_simulators_and_tools(sub: Any) -> None:
     simulate = sub.add_parser("simulate", help="sensor and camera simulators")
     sims = simulate.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
     cam = sims.add_parser("camera", help="serve synthetic scenes over RTSP at the site's URLs")
@@ -214,7 +313,27 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--fps", type=int, default=10)
     cam.add_argument("--seed", type=int, default=7)
     cam.set_defaults(func=_cmd_simulate_camera)
-    return parser
+    sens = sims.add_parser("sensors", help="play a scenario over MQTT (or write it to --out)")
+    sens.add_argument("--scenario", required=True, help="a shipped scenario name or a file")
+    sens.add_argument("--site", help="site file (default: the demo site)")
+    sens.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    sens.add_argument("--speed", type=float, default=1.0, help="times real time")
+    sens.add_argument("--loop", action="store_true", help="play it again and again")
+    sens.add_argument("--out", help="write the messages as a recording instead of playing")
+    sens.set_defaults(func=_cmd_simulate_sensors)
+
+    record = sub.add_parser("record", help="record a site's sensor messages from a broker")
+    record.add_argument("--broker", required=True, help="mqtt://host:port")
+    record.add_argument("--site", required=True, help="site file (YAML)")
+    record.add_argument("--out", required=True, help="recording to write (JSON Lines)")
+    record.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    record.set_defaults(func=_cmd_record)
+
+    demo = sub.add_parser("demo", help="the whole system on this machine, for a first look")
+    demo.add_argument("--data", default="data/demo", help="data folder")
+    demo.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT for the dashboard")
+    demo.add_argument("--broker", help="use this broker instead of starting one")
+    demo.set_defaults(func=_cmd_demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
