@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from simulators.scenario import demo_site_path
 from tests.conftest import COMMANDER, OPERATOR
 from tests.peers import REPO, Mosquitto, VigieProcess
 from tests.sensors import Gateway
@@ -74,9 +75,6 @@ def test_an_operator_follows_an_intrusion_from_alarm_to_resolution(
     expect(z01).to_have_attribute("data-state", "confirmed")
     expect(incident).to_have_attribute("data-priority", "4")
     expect(incident).to_contain_text("Z01")
-    page.wait_for_timeout(300)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
 
     incident.locator('input[name="comment"]').fill("patrol dispatched to Z01")
     incident.locator('[data-action="ack"]').click()
@@ -164,3 +162,41 @@ def test_a_bad_login_is_refused_on_the_page(page: Page, vigie: VigieProcess) -> 
     page.click('#login-form button[type="submit"]')
     expect(page.locator("#login-error")).to_be_visible()
     expect(page.locator("#app")).to_be_hidden()
+
+
+def test_the_readme_screenshot_shows_the_demo_site_during_an_intrusion(
+    page: Page, broker: Mosquitto, users_file: Path, tmp_path: Path
+) -> None:
+    v = VigieProcess(demo_site_path(), users_file, str(tmp_path / "v.db"), broker, tmp_path)
+    v.start()
+    try:
+        login(page, v, "alice", OPERATOR)
+        with Gateway(broker.port) as gw:
+            gw.event(
+                "fence",
+                "fence-07",
+                id="f-1",
+                event="alarm",
+                data={"mode": "climb", "position_m": 54},
+            )
+            gw.event("ir", "ir-04", id="w-1", event="alarm")
+            gw.event(
+                "camera",
+                "cam-02",
+                id="c-1",
+                event="person",
+                zone="Z07",
+                data={"box": [0.7, 0.5, 0.1, 0.35], "score": 2.1},
+            )
+            gw.event("floodlight", "fl-04", id="s-1", event="state", data={"on": True})
+            gw.event("ir", "ir-10", id="t-1", event="tamper")
+            gw.flush()
+        expect(page.locator('[data-zone="Z07"]')).to_have_attribute("data-state", "confirmed")
+        expect(page.locator('[data-zone="Z10"]')).to_have_attribute("data-state", "degraded")
+        page.locator('[data-incident="INC-000001"] button.more').click()
+        expect(page.locator('[data-incident="INC-000001"] .detail')).to_contain_text("fence-07")
+        page.wait_for_timeout(400)
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+    finally:
+        v.stop()
