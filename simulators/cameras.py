@@ -69,6 +69,10 @@ class SimulatedCameras:
     def url(self, mount: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{mount}"
 
+    @property
+    def serves_fed_mounts(self) -> bool:
+        return bool(self.scenes)
+
     def start(self, t0: float | None = None) -> None:
         """Start serving; scene time runs from ``t0`` (wall clock), default now."""
         if not rtsp_available():
@@ -94,8 +98,9 @@ class SimulatedCameras:
             raise RtspUnavailable(f"the RTSP server did not start: {line!r}")
         self.t0 = time.time() if t0 is None else t0
         self._stop.clear()
-        self._thread = threading.Thread(target=self._feed, name="camera-sim", daemon=True)
-        self._thread.start()
+        if self.scenes:
+            self._thread = threading.Thread(target=self._feed, name="camera-sim", daemon=True)
+            self._thread.start()
 
     def _feed(self) -> None:
         renderers = [SceneRenderer(s) for s in self.scenes.values()]
@@ -130,3 +135,25 @@ class SimulatedCameras:
                 if pipe is not None:
                     pipe.close()
             self.proc = None
+
+
+def write_clip(path: Path, scene: Scene, seconds: float, fps: int = 10) -> None:
+    """An H.264 MP4 of a scene, for serving as a recorded clip."""
+    if not rtsp_available():
+        raise RtspUnavailable("install python3-gi and gir1.2-gst-rtsp-server-1.0")
+    renderer = SceneRenderer(scene)
+    frames = b"".join(renderer.frame(n / fps).tobytes() for n in range(int(seconds * fps)))
+    subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            str(SERVER_SCRIPT),
+            "--write-clip",
+            str(path),
+            "--size",
+            f"{WIDTH}x{HEIGHT}",
+            "--fps",
+            str(fps),
+        ],
+        input=frames,
+        check=True,
+    )

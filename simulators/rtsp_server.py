@@ -7,8 +7,13 @@ bindings here), so it imports nothing but the standard library and ``gi``.
         --mount cam-01 --mount cam-02 [--clip cam-03=/path/clip.mp4]
 
 Frames for ``--mount`` cameras come on standard input, one record each: one byte
-(the mount's index) then width*height*3 bytes of BGR. A ``--clip`` mount plays a
-video file, once, from its start for the first viewer, then ends the stream.
+(the mount's index) then width*height*3 bytes of BGR. A ``--clip`` mount plays an
+H.264 MP4 or Matroska file as it is (no decoding), once, from its start for the first
+viewer, then ends the stream.
+
+    /usr/bin/python3 rtsp_server.py --write-clip out.mp4 --size 640x360 --fps 10
+
+writes frames from standard input (BGR, no index byte) to an H.264 MP4 file instead.
 """
 
 from __future__ import annotations
@@ -75,6 +80,23 @@ def feed(mounts: list[FedMount], frame_bytes: int, loop: GLib.MainLoop) -> None:
     loop.quit()  # the feeder went away: so does the camera
 
 
+def write_clip(path: str, width: int, height: int, fps: int) -> None:
+    encode = ENCODE.format(gop=fps).split(" ! rtph264pay", maxsplit=1)[0]
+    pipeline = Gst.parse_launch(
+        f"fdsrc fd=0 ! rawvideoparse width={width} height={height} format=bgr "
+        f'framerate={fps}/1 ! {encode} ! h264parse ! mp4mux ! filesink location="{path}"'
+    )
+    pipeline.set_state(Gst.State.PLAYING)
+    bus = pipeline.get_bus()
+    msg = bus.timed_pop_filtered(Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    if msg.type == Gst.MessageType.ERROR:
+        print(
+            f"rtsp_server: writing {path} failed: {msg.parse_error()[0].message}", file=sys.stderr
+        )
+        sys.exit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8554)
@@ -82,9 +104,13 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--mount", action="append", default=[])
     parser.add_argument("--clip", action="append", default=[], help="name=/path/to/file")
+    parser.add_argument("--write-clip", help="write stdin frames to this MP4 and exit")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     Gst.init(None)
+    if args.write_clip:
+        write_clip(args.write_clip, width, height, args.fps)
+        return
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
@@ -100,10 +126,11 @@ def main() -> None:
         mounts.append(mount)
     for spec in args.clip:
         name, path = spec.split("=", 1)
+        demux = "matroskademux" if path.endswith(".mkv") else "qtdemux"
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(
-            f'( filesrc location="{path}" ! decodebin ! videoconvert ! videoscale ! '
-            f"video/x-raw,width={width},height={height} ! {ENCODE.format(gop=args.fps)} )"
+            f'( filesrc location="{path}" ! {demux} ! h264parse ! '
+            "rtph264pay name=pay0 pt=96 config-interval=1 )"
         )
         factory.set_shared(True)
         points.add_factory(f"/{name}", factory)

@@ -310,6 +310,7 @@ def _add_simulators_and_tools(sub: Any) -> None:
         default=[],
         help='an intruder: "x0,y0 x1,y1 ...@start_s:speed" (image fractions)',
     )
+    cam.add_argument("--clip", help="serve this H.264 MP4 (once) instead of a synthetic scene")
     cam.add_argument("--fps", type=int, default=10)
     cam.add_argument("--seed", type=int, default=7)
     cam.set_defaults(func=_cmd_simulate_camera)

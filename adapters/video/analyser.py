@@ -28,6 +28,11 @@ HOG hit alone is too often a shadow. A walker is found with legs apart and misse
 legs together, so 2 in 3 could miss for seconds when the sampling fell in step with the
 stride (measured live: 2.0 s); 2 in 4 spans a stride and stays under 1 s at 5 fps."""
 
+ZONE_MARGIN: Final = 0.015
+"""A person is in a zone once their feet are this far inside it (1.5 % of the frame,
+about the jitter of a HOG box): a box that jitters on a boundary must not report a
+person in the zone next door."""
+
 STRONG_SCORE: Final = 1.5
 """A single detection this sure (HOG margin) is a person at once: walkers score 2-3
 here, HOG's mistakes on moving regions stay well under 1."""
@@ -109,7 +114,7 @@ class CameraAnalyser:
     def _persons(self, people: list[Person], now: float) -> list[Observation]:
         best: dict[str, Person] = {}
         for p in people:
-            zone = self.regions.zone_of(*p.foot)
+            zone = self.regions.zone_of(*p.foot, margin=ZONE_MARGIN)
             if zone is not None and (zone not in best or p.score > best[zone].score):
                 best[zone] = p
         out = []

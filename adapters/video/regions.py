@@ -21,10 +21,11 @@ class ZoneRegions:
     def zones(self) -> list[str]:
         return list(self._polygons)
 
-    def zone_of(self, x: float, y: float) -> str | None:
-        """The zone whose region holds the normalised point (x, y), first in site order."""
+    def zone_of(self, x: float, y: float, margin: float = 0.0) -> str | None:
+        """The zone whose region holds the normalised point (x, y), at least ``margin``
+        inside its edge (0: on the edge counts), first in site order."""
         for zone, poly in self._polygons.items():
-            if cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0:
+            if cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= margin:
                 return zone
         return None
 

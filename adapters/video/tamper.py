@@ -64,8 +64,8 @@ class TamperDetector:
         return self.active
 
     def _condition(self, grey: Gray) -> TamperKind | None:
-        std = float(grey.std())
-        sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+        std = float(cv2.meanStdDev(grey)[1][0][0])
+        sharp = float(cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))[1][0][0]) ** 2
         thumb = _thumb(grey)
         if self._learnt < LEARN_FRAMES:
             if std >= COVERED_STD:  # never learn a covered lens as the reference

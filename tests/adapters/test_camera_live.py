@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from adapters.camera import CameraWorker
 from adapters.mqtt import Broker
 from fusion.site import Site, site_from_mapping
-from simulators.cameras import SimulatedCameras, rtsp_available
+from simulators.cameras import SimulatedCameras, rtsp_available, write_clip
 from simulators.scene import Scene, Walker
 from tests.adapters.test_video import EARLY, LEFT, RIGHT, in_left, in_right
 from tests.conftest import OPERATOR
@@ -210,4 +210,28 @@ def test_the_service_runs_the_camera_worker_and_keeps_its_evidence(
         assert picture["cameras"][0]["last_heard"] is not None
     finally:
         v.stop()
+        sim.stop()
+
+
+def test_a_recorded_clip_is_analysed_and_its_end_is_reported(
+    rig: tuple[Site, int, Listener], broker: Mosquitto, tmp_path: Path
+) -> None:
+    site, port, listener = rig
+    clip = tmp_path / "walk.mp4"
+    walker = Walker(((0.08, 0.82), (0.45, 0.8)), start_s=3.0, speed=0.1)
+    write_clip(clip, Scene(walkers=[walker]), seconds=9.0)
+    sim = SimulatedCameras(port, {}, clips={"cam-01": clip})
+    sim.start()
+    stop, thread = start_worker(site, broker)
+    try:
+        started = time.time()
+        listener.wait_for("person", within_s=15, after=started, zone="Z01")
+        ended = listener.wait_for("video_loss", within_s=20, after=started)
+        assert ended - started >= 8.0, "the end of the clip, not a failure to start"
+        assert [b["zone"] for _, b in listener.named("person")] == ["Z01"] * len(
+            listener.named("person")
+        ), "people only where the walker is"
+    finally:
+        stop.set()
+        thread.join(10)
         sim.stop()

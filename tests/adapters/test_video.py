@@ -41,6 +41,9 @@ def test_a_zone_is_entered_where_the_feet_are() -> None:
     assert regions.zone_of(0.2, 0.9) == "Z01"
     assert regions.zone_of(0.7, 0.5) == "Z02"
     assert regions.zone_of(0.7, 0.2) is None, "above the fence line: no zone"
+    assert regions.zone_of(0.505, 0.9) == "Z02"
+    assert regions.zone_of(0.505, 0.9, margin=0.02) is None, "on the boundary: not yet in"
+    assert regions.zone_of(0.53, 0.9, margin=0.02) == "Z02"
 
 
 def test_an_intruder_crossing_two_zones_is_reported_in_each_within_a_second() -> None:
