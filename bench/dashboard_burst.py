@@ -21,17 +21,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.push_latency import site as fence_site
-from tests.peers import Mosquitto, VigieProcess
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+from tests.peers import CHROMIUM_FLAGS, Mosquitto, VigieProcess
 
 BURST_JS = """async ({incidents, updates}) => {
   const picture = await (await fetch('/api/picture')).json();
@@ -107,7 +97,9 @@ def main() -> None:
         v.start()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS
+                )
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
                 page.goto(v.base + "/")
                 page.fill('input[name="username"]', "op")

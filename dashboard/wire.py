@@ -24,18 +24,7 @@ from fusion.incidents import IncidentView
 
 
 def incident_json(v: IncidentView) -> dict[str, Any]:
-    return {
-        "id": v.id,
-        "zones": list(v.zones),
-        "opened_t": v.opened_t,
-        "confirmed": v.confirmed,
-        "confirmed_t": v.confirmed_t,
-        "modalities": [str(m) for m in v.modalities],
-        "sensors": list(v.sensors),
-        "priority": v.priority,
-        "state": str(v.state),
-        "last_joined_t": v.last_joined_t,
-    }
+    return {**v.as_report(), "last_joined_t": v.last_joined_t}
 
 
 def fault_json(f: Fault) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fusion.events import Modality
 
@@ -61,6 +62,20 @@ class IncidentView:
     @property
     def confirmed(self) -> bool:
         return self.confirmed_t is not None
+
+    def as_report(self) -> dict[str, Any]:
+        """The incident as contract section 6 words it (the replay report, the API)."""
+        return {
+            "id": self.id,
+            "zones": list(self.zones),
+            "opened_t": self.opened_t,
+            "confirmed": self.confirmed,
+            "confirmed_t": self.confirmed_t,
+            "modalities": [str(m) for m in self.modalities],
+            "sensors": list(self.sensors),
+            "priority": self.priority,
+            "state": str(self.state),
+        }
 
 
 @dataclass(slots=True)

@@ -67,20 +67,7 @@ class ReportBuilder:
                     pass
 
     def incidents(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": v.id,
-                "zones": list(v.zones),
-                "opened_t": v.opened_t,
-                "confirmed": v.confirmed,
-                "confirmed_t": v.confirmed_t,
-                "modalities": [str(m) for m in v.modalities],
-                "sensors": list(v.sensors),
-                "priority": v.priority,
-                "state": str(v.state),
-            }
-            for v in self._incidents.values()
-        ]
+        return [v.as_report() for v in self._incidents.values()]
 
     def faults(self) -> list[dict[str, Any]]:
         return [

@@ -18,6 +18,15 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = [  # Debian's Chromium on this machine kind (see infra notes)
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 BROKER_CONF = REPO / "vigie" / "mosquitto.conf"
 
 

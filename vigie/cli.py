@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,6 +23,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, so a command can finish its work cleanly."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def _site(path: str) -> Site:
@@ -105,9 +115,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_camera(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from adapters.camera import CameraWorker
     from adapters.mqtt import AdapterError, Broker
 
@@ -118,17 +125,12 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     except (AdapterError, KeyError) as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     worker.run(stop)
     return 0
 
 
 def _cmd_simulate_camera(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from simulators.cameras import RtspUnavailable, SimulatedCameras
     from simulators.scene import Scene
 
@@ -157,9 +159,7 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
         print(f"vigie simulate camera: {exc}", file=sys.stderr)
         return 1
     print(f"serving {', '.join(cameras[c].url for c in chosen)}; Ctrl-C stops", file=sys.stderr)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     stop.wait()
     sim.stop()
     return 0
@@ -182,9 +182,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from adapters.mqtt import AdapterError, Broker
     from adapters.recording import Recorder
     from fusion.topics import subscription
@@ -195,9 +192,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     except AdapterError as exc:
         print(f"vigie record: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     if args.seconds:
         threading.Timer(args.seconds, stop.set).start()
     with Path(args.out).open("wb") as out:
@@ -208,9 +203,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from adapters.mqtt import AdapterError, Broker
     from simulators.devices import Floodlights, play_scenario
     from simulators.scenario import demo_site_path, generate, load_scenario
@@ -231,9 +223,7 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     except AdapterError as exc:
         print(f"vigie simulate sensors: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = _stop_on_signals()
     lights = Floodlights(site, broker)
     lights.start()
     n = 0

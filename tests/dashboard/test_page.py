@@ -12,19 +12,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from simulators.scenario import demo_site_path
 from tests.conftest import COMMANDER, OPERATOR
-from tests.peers import REPO, Mosquitto, VigieProcess
+from tests.peers import CHROMIUM_FLAGS, REPO, Mosquitto, VigieProcess
 from tests.sensors import Gateway
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCREENSHOT = REPO / "docs" / "dashboard.png"
 
 
@@ -33,7 +24,7 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run scripts/setup.sh --test")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield b
         b.close()
 
