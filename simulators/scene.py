@@ -110,10 +110,10 @@ class SceneRenderer:
         if s.floodlight_at is not None and t >= s.floodlight_at:
             img = cv2.convertScaleAbs(img, alpha=1.5, beta=55)
         if s.rain:
-            rng = np.random.default_rng(int(t * 1000) + s.seed)
+            rng = np.random.default_rng((int(t * 1000) + s.seed) % 2**32)
             for x, y in rng.integers(0, (WIDTH, HEIGHT), size=(120, 2)):
                 cv2.line(img, (int(x), int(y)), (int(x) - 2, int(y) + 7), (200, 200, 200), 1)
-        noise = np.random.default_rng(int(t * 997) + 1).normal(0, 2.5, img.shape)
+        noise = np.random.default_rng((int(t * 997) + 1) % 2**32).normal(0, 2.5, img.shape)
         img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
         if s.covered is not None and s.covered[0] <= t < s.covered[1]:
             img = np.full_like(img, 12)
@@ -186,5 +186,5 @@ class SceneSource:
 
     def latest(self) -> tuple[MatLike, float, int]:
         now = time.time()
-        n = int((now - self._t0) / self._period)
+        n = max(0, int((now - self._t0) / self._period))  # the scene starts at t0
         return self._renderer.frame(n * self._period), now, n

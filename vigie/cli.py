@@ -178,7 +178,7 @@ def _walker(text: str) -> Any:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from vigie.demo import Demo
 
-    return Demo(Path(args.data), args.http, args.broker).run()
+    return Demo(Path(args.data), args.http, args.broker, rtsp=not args.no_rtsp).run()
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -324,6 +324,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
     demo.add_argument("--data", default="data/demo", help="data folder")
     demo.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT for the dashboard")
     demo.add_argument("--broker", help="use this broker instead of starting one")
+    demo.add_argument(
+        "--no-rtsp",
+        action="store_true",
+        help="feed simulated frames straight to the analysis, without RTSP",
+    )
     demo.set_defaults(func=_cmd_demo)
 
 

@@ -65,8 +65,9 @@ def _scenes(t0_offset: float) -> dict[str, Scene]:
 
 
 class Demo:
-    def __init__(self, data: Path, http: str, broker_url: str | None) -> None:
+    def __init__(self, data: Path, http: str, broker_url: str | None, rtsp: bool = True) -> None:
         self.data = data
+        self.rtsp = rtsp
         self.http = http
         self.broker_url = broker_url
         self.stop = threading.Event()
@@ -185,7 +186,7 @@ Vigie demo is running.
 
     def start_cameras(self, site: Any, broker: Broker, port: int, t0: float) -> str:
         scenes = _scenes(0.0)
-        if rtsp_available():
+        if self.rtsp and rtsp_available():
             try:
                 self.cameras = SimulatedCameras(port, scenes, fps=10)
                 self.cameras.start(t0=t0)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from fusion.replay import Replay
 from simulators.scenario import demo_site_path, generate, load_scenario
@@ -82,10 +83,12 @@ def test_a_recorded_simulator_run_replays_to_the_same_report(
     assert shape(replay(site, recorded)) == shape(replay(site, generated))
 
 
-def test_the_demo_runs_the_story_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("video", ["rtsp", "direct"])
+def test_the_demo_runs_the_story_and_stops_cleanly(tmp_path: Path, video: str) -> None:
     port = free_port()
+    extra = ["--no-rtsp"] if video == "direct" else []
     demo = subprocess.Popen(
-        [*VIGIE, "demo", "--data", str(tmp_path / "demo"), "--http", f"127.0.0.1:{port}"],
+        [*VIGIE, "demo", "--data", str(tmp_path / "demo"), "--http", f"127.0.0.1:{port}", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=REPO,
@@ -116,6 +119,7 @@ def test_the_demo_runs_the_story_and_stops_cleanly(tmp_path: Path) -> None:
         assert seen, "within a minute: the gate zone confirmed and its floodlight on"
         [incident] = [i for i in seen["incidents"] if "Z07" in i["zones"]]
         assert "fence" in incident["modalities"] and len(incident["modalities"]) >= 2
+        assert ("frames go straight" in banner) == (video == "direct")
         assert httpx.get(f"{base}/", timeout=5).status_code == 200
     finally:
         children = subprocess.run(
