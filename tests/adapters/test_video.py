@@ -72,8 +72,14 @@ def test_vegetation_rain_and_a_floodlight_for_minutes_raise_no_person() -> None:
 
 def test_a_covered_lens_is_a_tamper_until_uncovered() -> None:
     seen = run(Scene(covered=(10.0, 20.0)), 30)
-    kinds = [(t, o.kind, o.detail) for t, o in seen]
-    assert kinds == [(13.0, "tamper", "covered"), (23.0, "tamper_cleared", None)]
+    assert [(o.kind, o.detail) for _, o in seen] == [
+        ("tamper", "covered"),
+        ("tamper_cleared", None),
+    ]
+    raised, cleared = (t for t, _ in seen)
+    # Held for 3 s before it counts, checked every other frame: 3 s to 3.4 s late.
+    assert 13.0 <= raised <= 13.0 + 2 / FPS
+    assert 23.0 <= cleared <= 23.0 + 2 / FPS
 
 
 def test_a_defocused_camera_and_one_turned_away_are_tampers() -> None:
