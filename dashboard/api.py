@@ -142,9 +142,13 @@ def create_app(
         return found
 
     @app.post("/api/incidents/{incident_id}/ack")
-    async def ack(incident_id: str, body: AckBody, user: Actor, request: Request) -> dict[str, Any]:
+    async def ack(
+        incident_id: str, user: Actor, request: Request, body: AckBody | None = None
+    ) -> dict[str, Any]:
+        """Acknowledge; the body (a comment) may be left out."""
+        comment = body.comment if body is not None else ""
         return await _decide(
-            lambda: room.acknowledge(incident_id, user.name, body.comment, _address(request)),
+            lambda: room.acknowledge(incident_id, user.name, comment, _address(request)),
             incident_id,
         )
 
