@@ -121,7 +121,6 @@ class CameraWorker:
         self._boot = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._counter = 0
         self.video_up: bool | None = None  # None: never seen yet
-        self.published: list[dict[str, Any]] = []  # the last few, for diagnostics
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=f"vigie-camera-{site.site}-{camera_id}"
         )
@@ -198,7 +197,6 @@ class CameraWorker:
         if data:
             body["data"] = data
         self._client.publish(self.topic, orjson.dumps(body), qos=1)
-        self.published = [*self.published[-49:], body]
         if event != "heartbeat":
             log.info("%s %s %s", self.camera.id, event, zone or "")
         return msg_id

@@ -27,7 +27,7 @@ from fusion.changes import (
     ZoneStateChanged,
 )
 from fusion.dedup import DuplicateFilter
-from fusion.events import MODALITY_OF, DeviceKind, EventType, Modality, SensorEvent
+from fusion.events import MODALITY_OF, EventType, Modality, SensorEvent
 from fusion.faults import CLEARED_BY_CLEAR, Fault, FaultBook, FaultType, HeartbeatWatch
 from fusion.incidents import (
     Incident,
@@ -198,9 +198,6 @@ class Correlator:
         """Every incident not yet resolved, in the order they opened."""
         return [inc.view() for inc in self._incidents.values()]
 
-    def commanded(self) -> dict[str, frozenset[str]]:
-        return {i: frozenset(inc.commanded) for i, inc in self._incidents.items()}
-
     def zone_states(self) -> dict[str, ZoneState]:
         return dict(self._zone_state)
 
@@ -369,10 +366,3 @@ def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]
         state=v.state,
         commanded=set(commanded),
     )
-
-
-def device_kind_of(site: Site) -> dict[str, DeviceKind]:
-    """Every device id of the site with its kind."""
-    kinds = {s.id: DeviceKind(s.kind.value) for s in site.sensors}
-    kinds.update({c.id: DeviceKind.CAMERA for c in site.cameras})
-    return kinds

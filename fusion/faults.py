@@ -58,9 +58,6 @@ class FaultBook:
     def open_faults(self) -> list[Fault]:
         return sorted(self._open.values(), key=lambda f: f.number)
 
-    def is_faulty(self, sensor: str) -> bool:
-        return any(s == sensor for s, _ in self._open)
-
     @property
     def next_number(self) -> int:
         return self._next
@@ -126,6 +123,3 @@ class HeartbeatWatch:
 
     def last_heard(self, sensor: str) -> float | None:
         return self._last.get(sensor)
-
-    def is_lost(self, sensor: str) -> bool:
-        return sensor in self._lost

@@ -69,10 +69,6 @@ class SimulatedCameras:
     def url(self, mount: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{mount}"
 
-    @property
-    def serves_fed_mounts(self) -> bool:
-        return bool(self.scenes)
-
     def start(self, t0: float | None = None) -> None:
         """Start serving; scene time runs from ``t0`` (wall clock), default now."""
         if not rtsp_available():
