@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from adapters.mqtt import AdapterError, Broker
 from fusion.site import Site, SiteError
 from vigie.config import load_site
 
@@ -33,6 +34,15 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _broker(url: str, command: str) -> Broker:
+    """The broker URL of ``--broker``, or exit 2 with a one-line reason."""
+    try:
+        return Broker.from_url(url)
+    except AdapterError as exc:
+        print(f"vigie {command}: error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from exc
+
+
 def _site(path: str) -> Site:
     try:
         return load_site(path)
@@ -52,14 +62,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         print(f"vigie replay: no such recording: {recording}", file=sys.stderr)
         return EXIT_USAGE
     if args.broker:
-        from adapters.mqtt import AdapterError, Broker
         from adapters.recording import play, read_recording
 
-        try:
-            broker = Broker.from_url(args.broker)
-        except AdapterError as exc:
-            print(f"vigie replay: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        broker = _broker(args.broker, "replay")
         sent = play(read_recording(recording), broker, speed=args.speed)
         print(f"published {sent} messages to {broker} at {args.speed}x", file=sys.stderr)
         return 0
@@ -78,15 +83,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from adapters.mqtt import AdapterError, Broker
     from dashboard.auth import Users, UsersFileError
     from vigie.serve import serve
 
     site = _site(args.site)
+    broker = _broker(args.broker, "serve")
     try:
-        broker = Broker.from_url(args.broker)
         host, port = _http_address(args.http)
-    except (AdapterError, ValueError) as exc:
+    except ValueError as exc:
         print(f"vigie serve: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     users = Users([])
@@ -116,13 +120,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_camera(args: argparse.Namespace) -> int:
     from adapters.camera import CameraWorker
-    from adapters.mqtt import AdapterError, Broker
 
     site = _site(args.site)
+    broker = _broker(args.broker, "camera")
     try:
-        broker = Broker.from_url(args.broker)
         worker = CameraWorker(site, args.camera, broker, fps=args.fps)
-    except (AdapterError, KeyError) as exc:
+    except KeyError as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     stop = _stop_on_signals()
@@ -182,16 +185,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from adapters.mqtt import AdapterError, Broker
     from adapters.recording import Recorder
     from fusion.topics import subscription
 
     site = _site(args.site)
-    try:
-        broker = Broker.from_url(args.broker)
-    except AdapterError as exc:
-        print(f"vigie record: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    broker = _broker(args.broker, "record")
     stop = _stop_on_signals()
     if args.seconds:
         threading.Timer(args.seconds, stop.set).start()
@@ -203,7 +201,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
-    from adapters.mqtt import AdapterError, Broker
     from simulators.devices import Floodlights, play_scenario
     from simulators.scenario import demo_site_path, generate, load_scenario
 
@@ -218,11 +215,7 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
         Path(args.out).write_bytes(b"".join(lines))
         print(f"wrote {len(lines)} messages to {args.out}", file=sys.stderr)
         return 0
-    try:
-        broker = Broker.from_url(args.broker)
-    except AdapterError as exc:
-        print(f"vigie simulate sensors: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    broker = _broker(args.broker, "simulate sensors")
     stop = _stop_on_signals()
     lights = Floodlights(site, broker)
     lights.start()
