@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from adapters.mqtt import Broker
 from adapters.video.analyser import CameraAnalyser, Observation
 from fusion.site import Camera, Site
-from fusion.topics import sensor_topic
+from fusion.topics import device_topic
 
 log = logging.getLogger("vigie.camera")
 
@@ -116,7 +116,7 @@ class CameraWorker:
         self.camera: Camera = cameras[camera_id]
         self.broker = broker
         self.period = 1.0 / fps
-        self.topic = sensor_topic(site, "camera", camera_id)
+        self.topic = device_topic(site, "camera", camera_id)
         self.analyser = CameraAnalyser(self.camera.zones)
         self._boot = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._counter = 0

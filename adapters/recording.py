@@ -7,29 +7,23 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-from adapters.mqtt import Broker
+from adapters.mqtt_client import Broker, MqttClient, unique_client_id
 from fusion.recording import BadLine, RecordedMessage, format_line, parse_line
 
 log = logging.getLogger("vigie.recording")
 
 
-def _connected_client(broker: Broker, client_id: str) -> tuple[paho.Client, threading.Event]:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.max_inflight_messages_set(0)
-    client.max_queued_messages_set(0)
-    ready = threading.Event()
-    client.on_connect = lambda c, u, f, rc, p: ready.set()
-    client.connect_async(broker.host, broker.port)
-    client.loop_start()
-    if not ready.wait(10):
-        client.loop_stop()
+def _connected_client(broker: Broker, role: str) -> MqttClient:
+    client = MqttClient(broker, unique_client_id(f"vigie-{role}"), role=role)
+    client.start()
+    if not client.wait_connected(10):
+        client.stop()
         raise ConnectionError(f"no broker at {broker}")
-    return client, ready
+    return client
 
 
 def play(
@@ -40,7 +34,7 @@ def play(
     t0: float | None = None,
 ) -> int:
     """Publish messages at ``speed`` times real time (QoS 1); returns how many were sent."""
-    client, _ = _connected_client(broker, f"vigie-player-{time.time_ns()}")
+    client = _connected_client(broker, "player")
     start = time.time() if t0 is None else t0
     sent = 0
     infos = []
@@ -52,13 +46,14 @@ def play(
                     return sent
                 if stop is None:
                     time.sleep(delay)
-            infos.append(client.publish(m.topic, m.payload_bytes(), qos=1))
-            sent += 1
+            info = client.publish(m.topic, m.payload_bytes(), qos=1)
+            if info is not None:
+                infos.append(info)
+                sent += 1
         for info in infos:
             info.wait_for_publish(10)
     finally:
-        client.disconnect()
-        client.loop_stop()
+        client.stop()
     return sent
 
 
@@ -76,7 +71,7 @@ def read_recording(path: Path) -> list[RecordedMessage]:
 
 
 class Recorder:
-    """Writes every sensor message of a site, with its time from the start, as JSON Lines."""
+    """Writes every device message of a site, with its time from the start, as JSON Lines."""
 
     def __init__(self, broker: Broker, topics: list[str], out: IO[bytes]) -> None:
         self.broker = broker
@@ -87,22 +82,22 @@ class Recorder:
         self._start = 0.0
 
     def run(self, stop: threading.Event) -> None:
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"vigie-recorder-{time.time_ns()}"
+        client = MqttClient(
+            self.broker,
+            unique_client_id("vigie-recorder"),
+            role="recorder",
+            subscriptions=[(t, 1) for t in self.topics],
+            on_message=self._on_message,
         )
-        client.on_message = self._on_message
-        client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in self.topics])
         self._start = time.time()
-        client.connect_async(self.broker.host, self.broker.port)
-        client.loop_start()
+        client.start()
         try:
             stop.wait()
         finally:
-            client.disconnect()
-            client.loop_stop()
+            client.stop()
             self.out.flush()
 
-    def _on_message(self, client: Any, userdata: Any, m: paho.MQTTMessage) -> None:
+    def _on_message(self, m: paho.MQTTMessage) -> None:
         line = format_line(time.time() - self._start, m.topic, bytes(m.payload))
         with self._lock:
             self.out.write(line + b"\n")

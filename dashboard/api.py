@@ -1,4 +1,4 @@
-"""REST and websocket API of contract section 7, with typed bodies (OpenAPI at /docs)."""
+"""REST and websocket API of docs/protocol.md §7, with typed bodies (OpenAPI at /docs)."""
 
 import time
 from collections.abc import Callable
@@ -13,10 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
-from dashboard.auth import SESSION_COOKIE, SESSION_S, User, Users
+from dashboard.auth import SESSION_COOKIE, SESSION_S, Role, User, Users
 from dashboard.hub import Hub
 from fusion.correlator import UnknownIncident
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
+
+
+class StoreBusy(RuntimeError):
+    """The service could not commit a decision in time: answered 503, try again."""
+
 
 MAX_COMMENT = 2000
 STATIC = Path(__file__).with_name("static")
@@ -33,6 +38,7 @@ class ControlRoom(Protocol):
     async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]: ...
     async def incident(self, incident_id: str) -> dict[str, Any] | None: ...
     async def evidence(self, seq: int) -> bytes | None: ...
+    async def dead_letters(self) -> list[Any]: ...
     async def health(self) -> dict[str, Any]: ...
     async def acknowledge(
         self, incident: str, who: str, comment: str, address: str | None
@@ -60,7 +66,7 @@ class LoginBody(BaseModel):
     password: str | None = None
 
 
-def create_app(
+def create_app(  # noqa: PLR0915 - one closure per route
     room: ControlRoom,
     users: Users,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
@@ -90,8 +96,14 @@ def create_app(
             raise HTTPException(403, f"a {user.role} may not acknowledge or resolve")
         return user
 
+    def admin(user: Annotated[User, Depends(viewer)]) -> User:
+        if user.role is not Role.ADMIN:
+            raise HTTPException(403, "only an admin may see this")
+        return user
+
     Viewer = Annotated[User, Depends(viewer)]
     Actor = Annotated[User, Depends(actor)]
+    Admin = Annotated[User, Depends(admin)]
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -172,6 +184,21 @@ def create_app(
             jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
         )
 
+    @app.get("/api/dead-letters")
+    async def dead_letters(user: Admin) -> list[dict[str, Any]]:
+        """Messages set aside because processing or storing them failed, newest first."""
+        return [
+            {
+                "seq": d.seq,
+                "received": d.received,
+                "topic": d.topic,
+                "error": d.error,
+                "payload_prefix": d.payload[:200].decode("utf-8", errors="backslashreplace"),
+                "size": len(d.payload),
+            }
+            for d in await room.dead_letters()
+        ]
+
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """Unauthenticated, for container and load-balancer checks; reveals no site data."""
@@ -202,6 +229,8 @@ async def _decide(action: Callable[[], Any], incident_id: str) -> dict[str, Any]
         raise HTTPException(404, f"no incident {incident_id}") from None
     except IllegalTransition as exc:
         raise HTTPException(409, str(exc)) from None
+    except StoreBusy as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     return result
 
 

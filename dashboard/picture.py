@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dashboard.wire import fault_json, incident_json
 from fusion.correlator import Correlator
 from fusion.site import Site
+from fusion.wire import fault_json, incident_json
 
 
 def tactical_picture(
@@ -20,7 +20,7 @@ def tactical_picture(
     near = site.neighbourhood()
     faults_of: dict[str, list[str]] = {}
     for f in faults:
-        faults_of.setdefault(f.sensor, []).append(str(f.fault))
+        faults_of.setdefault(f.device, []).append(str(f.fault))
     return {
         "t": now,
         "site": {

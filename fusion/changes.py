@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fusion.events import SensorEvent
+from fusion.events import DeviceEvent
 from fusion.faults import Fault
 from fusion.incidents import IncidentView, Outcome
 
@@ -27,7 +27,7 @@ class ZoneState(StrEnum):
 class IncidentOpened:
     t: float
     incident: IncidentView
-    event: SensorEvent
+    event: DeviceEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class IncidentJoined:
 
     t: float
     incident: IncidentView
-    event: SensorEvent
+    event: DeviceEvent
     new_zone: str | None
 
 
@@ -75,7 +75,7 @@ class FaultCleared:
 
 @dataclass(frozen=True, slots=True)
 class FloodlightCommanded:
-    """Switch ``floodlight`` on because of ``incident_id`` (contract rule 5)."""
+    """Switch ``floodlight`` on because of ``incident_id`` (docs/protocol.md §3, rule 5)."""
 
     t: float
     floodlight: str
@@ -90,11 +90,11 @@ class FloodlightReported:
 
 
 @dataclass(frozen=True, slots=True)
-class SensorAlarmChanged:
+class DeviceAlarmChanged:
     """A detector went into alarm (``alarm``) or back to normal (``clear``)."""
 
     t: float
-    sensor: str
+    device: str
     in_alarm: bool
 
 
@@ -116,6 +116,6 @@ Change = (
     | FaultCleared
     | FloodlightCommanded
     | FloodlightReported
-    | SensorAlarmChanged
+    | DeviceAlarmChanged
     | ZoneStateChanged
 )

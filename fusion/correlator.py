@@ -1,4 +1,4 @@
-"""The fusion engine: events and the current time in, changes out (contract section 3).
+"""The fusion engine: events and the current time in, changes out (docs/protocol.md §3).
 
 Pure: no I/O, no clock, no asyncio. The live service calls it with the wall
 clock, ``vigie replay`` with a virtual one; both get the same decisions.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from fusion.changes import (
     Change,
+    DeviceAlarmChanged,
     FaultCleared,
     FaultRaised,
     FloodlightCommanded,
@@ -22,12 +22,10 @@ from fusion.changes import (
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
-    SensorAlarmChanged,
     ZoneState,
     ZoneStateChanged,
 )
-from fusion.dedup import DuplicateFilter
-from fusion.events import MODALITY_OF, EventType, Modality, SensorEvent
+from fusion.events import MODALITY_OF, DeviceEvent, EventType, Modality
 from fusion.faults import CLEARED_BY_CLEAR, Fault, FaultBook, FaultType, HeartbeatWatch
 from fusion.incidents import (
     Incident,
@@ -46,14 +44,6 @@ _FAULT_OF_EVENT = {
 }
 
 
-class Ingested(NamedTuple):
-    """What one event did: the changes it caused, and whether it was a duplicate
-    (a duplicate changes nothing itself, but time still passed up to its arrival)."""
-
-    changes: list[Change]
-    duplicate: bool
-
-
 class UnknownIncident(KeyError):
     """No incident with that id is held by the engine (never existed, or resolved)."""
 
@@ -67,8 +57,7 @@ class EngineState:
     open_faults: tuple[Fault, ...] = ()
     last_heard: Mapping[str, float] = field(default_factory=dict)
     floodlights_on: Mapping[str, bool] = field(default_factory=dict)
-    sensors_in_alarm: frozenset[str] = frozenset()
-    seen: tuple[tuple[float, str, str], ...] = ()
+    devices_in_alarm: frozenset[str] = frozenset()
     next_incident: int = 1
     next_fault: int = 1
 
@@ -93,12 +82,9 @@ class Correlator:
         misses = site.fusion.heartbeat_misses
         limits = {s.id: s.heartbeat_s * misses for s in site.sensors if s.heartbeat_s > 0}
         limits.update({c.id: c.heartbeat_s * misses for c in site.cameras if c.heartbeat_s > 0})
-        lost = [f.sensor for f in state.open_faults if f.fault is FaultType.HEARTBEAT_LOST]
+        lost = [f.device for f in state.open_faults if f.fault is FaultType.HEARTBEAT_LOST]
         self._watch = HeartbeatWatch(limits, start, state.last_heard, lost)
         self._faults = FaultBook(state.open_faults, state.next_fault)
-        self._dedup = DuplicateFilter(
-            site.fusion.dedup_horizon_s, site.fusion.dedup_per_device, state.seen
-        )
         self._incidents: dict[str, Incident] = {}
         self._recent: dict[str, Incident] = {}
         self._zone_incidents: dict[str, int] = defaultdict(int)
@@ -114,58 +100,56 @@ class Correlator:
         for inc in sorted(self._incidents.values(), key=lambda i: i.last_joined_t):
             self._mark_joined(inc, inc.last_joined_t)
         self._floodlight_on: dict[str, bool] = dict(state.floodlights_on)
-        self._in_alarm: set[str] = set(state.sensors_in_alarm)
+        self._in_alarm: set[str] = set(state.devices_in_alarm)
         self._faulty_in_zone: dict[str, int] = defaultdict(int)
         for f in state.open_faults:
-            for z in self._device_zones.get(f.sensor, ()):
+            for z in self._device_zones.get(f.device, ()):
                 self._faulty_in_zone[z] += 1
         self._zone_state = {z.id: self._derive_zone_state(z.id) for z in site.zones}
 
     # -- inputs -----------------------------------------------------------------
 
-    def ingest(self, event: SensorEvent, now: float) -> Ingested:
-        """Apply one valid event received at ``now`` (after letting time pass to ``now``)."""
-        out = self.advance(now)
-        if not self._dedup.first_time(event.sensor, event.msg_id, now):
-            return Ingested(out, duplicate=True)
-        return Ingested(self._apply(event, now, out), duplicate=False)
+    def ingest(self, event: DeviceEvent, now: float) -> list[Change]:
+        """Apply one valid, new event received at ``now`` (after letting time pass to
+        ``now``). Duplicates are filtered before: see :mod:`fusion.intake`."""
+        return self._apply(event, now, self.advance(now))
 
-    def _apply(self, event: SensorEvent, now: float, out: list[Change]) -> list[Change]:
-        if self._watch.heard(event.sensor, now):
-            self._clear_faults(event.sensor, (FaultType.HEARTBEAT_LOST,), now, out)
+    def _apply(self, event: DeviceEvent, now: float, out: list[Change]) -> list[Change]:
+        if self._watch.heard(event.device, now):
+            self._clear_faults(event.device, (FaultType.HEARTBEAT_LOST,), now, out)
         kind = event.event
         if kind is EventType.HEARTBEAT:
             return out
         if kind in _OPENS or kind is EventType.MOTION:
             self._correlate(event, now, out)
-            if kind is EventType.ALARM and event.sensor not in self._in_alarm:
-                self._in_alarm.add(event.sensor)
-                out.append(SensorAlarmChanged(now, event.sensor, True))
+            if kind is EventType.ALARM and event.device not in self._in_alarm:
+                self._in_alarm.add(event.device)
+                out.append(DeviceAlarmChanged(now, event.device, True))
         elif kind in _FAULT_OF_EVENT:
-            fault = self._faults.raise_fault(event.sensor, _FAULT_OF_EVENT[kind], now)
+            fault = self._faults.raise_fault(event.device, _FAULT_OF_EVENT[kind], now)
             if fault is not None:
                 out.append(FaultRaised(fault))
-                self._zone_faults_changed(event.sensor, +1, now, out)
+                self._zone_faults_changed(event.device, +1, now, out)
         elif kind is EventType.CLEAR or kind is EventType.VIDEO_RESTORED:
-            self._clear_faults(event.sensor, CLEARED_BY_CLEAR, now, out)
-            if event.sensor in self._in_alarm:
-                self._in_alarm.discard(event.sensor)
-                out.append(SensorAlarmChanged(now, event.sensor, False))
+            self._clear_faults(event.device, CLEARED_BY_CLEAR, now, out)
+            if event.device in self._in_alarm:
+                self._in_alarm.discard(event.device)
+                out.append(DeviceAlarmChanged(now, event.device, False))
         elif kind is EventType.STATE:
             on = bool(event.data["on"])
-            self._floodlight_on[event.sensor] = on
-            out.append(FloodlightReported(now, event.sensor, on))
+            self._floodlight_on[event.device] = on
+            out.append(FloodlightReported(now, event.device, on))
         return out
 
     def advance(self, now: float) -> list[Change]:
         """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due."""
         out: list[Change] = []
         due = self._watch.due(now)
-        for deadline, sensor in due:
-            fault = self._faults.raise_fault(sensor, FaultType.HEARTBEAT_LOST, deadline)
+        for deadline, device in due:
+            fault = self._faults.raise_fault(device, FaultType.HEARTBEAT_LOST, deadline)
             if fault is not None:
                 out.append(FaultRaised(fault))
-                self._zone_faults_changed(sensor, +1, deadline, out)
+                self._zone_faults_changed(device, +1, deadline, out)
         return out
 
     def next_deadline(self) -> float | None:
@@ -207,14 +191,14 @@ class Correlator:
     def open_faults(self) -> list[Fault]:
         return self._faults.open_faults()
 
-    def last_heard(self, sensor: str) -> float | None:
-        return self._watch.last_heard(sensor)
+    def last_heard(self, device: str) -> float | None:
+        return self._watch.last_heard(device)
 
     def floodlight_on(self, floodlight: str) -> bool | None:
         return self._floodlight_on.get(floodlight)
 
-    def in_alarm(self, sensor: str) -> bool:
-        return sensor in self._in_alarm
+    def in_alarm(self, device: str) -> bool:
+        return device in self._in_alarm
 
     @property
     def next_incident_number(self) -> int:
@@ -226,7 +210,7 @@ class Correlator:
 
     # -- correlation ------------------------------------------------------------
 
-    def _correlate(self, event: SensorEvent, now: float, out: list[Change]) -> None:
+    def _correlate(self, event: DeviceEvent, now: float, out: list[Change]) -> None:
         zone = event.zone
         if zone is None:
             return  # a device with no zone cannot be placed on the perimeter
@@ -240,7 +224,7 @@ class Correlator:
         was_confirmed = target.confirmed_t is not None
         self._mark_joined(target, now)
         target.modalities.add(modality)
-        target.sensors.add(event.sensor)
+        target.devices.add(event.device)
         if new_zone is not None:
             target.zones.append(new_zone)
             target.criticality = max(target.criticality, self._criticality[new_zone])
@@ -285,7 +269,7 @@ class Correlator:
         self._recent[inc.id] = inc  # most recently joined last
 
     def _open(
-        self, event: SensorEvent, zone: str, modality: Modality, now: float, out: list[Change]
+        self, event: DeviceEvent, zone: str, modality: Modality, now: float, out: list[Change]
     ) -> None:
         inc = Incident(
             id=incident_id(self._next_incident),
@@ -295,7 +279,7 @@ class Correlator:
             last_joined_t=now,
             join_seq=0,
             modalities={modality},
-            sensors={event.sensor},
+            devices={event.device},
         )
         self._next_incident += 1
         self._incidents[inc.id] = inc
@@ -315,15 +299,15 @@ class Correlator:
     # -- faults and zone states ---------------------------------------------------
 
     def _clear_faults(
-        self, sensor: str, faults: Iterable[FaultType], now: float, out: list[Change]
+        self, device: str, faults: Iterable[FaultType], now: float, out: list[Change]
     ) -> None:
-        cleared = self._faults.clear(sensor, faults, now)
+        cleared = self._faults.clear(device, faults, now)
         if cleared:
             out.extend(FaultCleared(f) for f in cleared)
-            self._zone_faults_changed(sensor, -len(cleared), now, out)
+            self._zone_faults_changed(device, -len(cleared), now, out)
 
-    def _zone_faults_changed(self, sensor: str, delta: int, now: float, out: list[Change]) -> None:
-        zones = self._device_zones.get(sensor, ())
+    def _zone_faults_changed(self, device: str, delta: int, now: float, out: list[Change]) -> None:
+        zones = self._device_zones.get(device, ())
         for z in zones:
             self._faulty_in_zone[z] += delta
         self._refresh_zones(zones, now, out)
@@ -361,7 +345,7 @@ def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]
         last_joined_t=v.last_joined_t,
         join_seq=0,
         modalities=set(v.modalities),
-        sensors=set(v.sensors),
+        devices=set(v.devices),
         confirmed_t=v.confirmed_t,
         state=v.state,
         commanded=set(commanded),

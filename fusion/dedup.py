@@ -1,50 +1,97 @@
-"""Duplicate detection on (device, message id), bounded in time and per device."""
+"""Duplicate detection (docs/protocol.md §2a): a message is a duplicate only when the same
+device already sent an accepted message with the same ``id`` **and** the same payload
+bytes. The same id with other content is a device that restarted its numbering (a
+reboot, a firmware update): a new event, reported as an id reuse.
+
+Bounded in time and per device, so memory stays flat however long the service runs.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Seen(StrEnum):
+    """What the filter made of one offered message."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    ID_REUSED = "id_reused"
+    """New content under an id already used by that device: processed as a new event."""
+
+
+def payload_key(payload: bytes) -> int:
+    """A short fingerprint of a payload's bytes.
+
+    Python's 64-bit SipHash of the bytes: equal bytes give equal keys, and two different
+    payloads under the same id collide with odds of 2^-64. Keys are per process (the
+    hash is salted) and are never stored: a restart recomputes them from the stored
+    payloads.
+    """
+    return hash(payload)
 
 
 class DuplicateFilter:
-    """Remembers each device's message ids for ``horizon_s`` seconds of receipt time,
-    and at most its ``per_device`` most recent ones.
+    """Remembers each device's (id, payload) pairs for ``horizon_s`` seconds of receipt
+    time, and at most its ``per_device`` most recent ones.
 
-    QoS 1 redelivery and a repeating gateway repeat one of a device's latest
-    messages, so both bounds keep every real duplicate in view while memory stays
-    at most devices x ``per_device`` ids, whatever the rate or the length of the run.
+    QoS 1 redelivery and a repeating gateway repeat one of a device's latest messages
+    within minutes, so both bounds keep every real duplicate in view while memory stays
+    at most devices x ``per_device`` pairs, whatever the rate or the length of the run.
     """
 
     def __init__(
         self,
         horizon_s: float,
         per_device: int,
-        seen: Iterable[tuple[float, str, str]] = (),
+        seen: Iterable[tuple[float, str, str, bytes]] = (),
     ) -> None:
         self._horizon = horizon_s
         self._cap = per_device
-        self._ids: dict[str, set[str]] = {}
-        self._order: dict[str, deque[tuple[float, str]]] = {}
-        for t, sensor, msg_id in sorted(seen):
-            self.first_time(sensor, msg_id, t)
+        self._ids: dict[str, dict[str, set[int]]] = {}
+        self._order: dict[str, deque[tuple[float, str, int]]] = {}
+        for t, device, msg_id, payload in sorted(seen, key=lambda s: s[0]):
+            self.offer(device, msg_id, payload_key(payload), t)
 
-    def first_time(self, sensor: str, msg_id: str, now: float) -> bool:
-        """True the first time an id of a device is offered (within the bounds), then False."""
-        ids = self._ids.get(sensor)
+    def offer(self, device: str, msg_id: str, key: int, now: float) -> Seen:
+        """Remember the pair unless it is a duplicate; say which it was."""
+        ids = self._ids.get(device)
         if ids is None:
-            ids = self._ids[sensor] = set()
-            self._order[sensor] = deque()
-        order = self._order[sensor]
+            ids = self._ids[device] = {}
+            self._order[device] = deque()
+        order = self._order[device]
         before = now - self._horizon
         while order and order[0][0] < before:
-            ids.discard(order.popleft()[1])
-        if msg_id in ids:
-            return False
+            self._forget(ids, order.popleft())
+        keys = ids.get(msg_id)
+        if keys is not None and key in keys:
+            return Seen.DUPLICATE
         if len(order) >= self._cap:
-            ids.discard(order.popleft()[1])
-        ids.add(msg_id)
-        order.append((now, msg_id))
-        return True
+            self._forget(ids, order.popleft())
+        if keys is None:
+            ids[msg_id] = {key}
+            verdict = Seen.NEW
+        else:
+            keys.add(key)
+            verdict = Seen.ID_REUSED
+        order.append((now, msg_id, key))
+        return verdict
+
+    def knows(self, device: str, msg_id: str) -> bool:
+        """Whether ``device`` sent an accepted message with this id (within the bounds)."""
+        ids = self._ids.get(device)
+        return ids is not None and msg_id in ids
+
+    @staticmethod
+    def _forget(ids: dict[str, set[int]], entry: tuple[float, str, int]) -> None:
+        _, msg_id, key = entry
+        keys = ids.get(msg_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del ids[msg_id]
 
     def __len__(self) -> int:
-        return sum(len(ids) for ids in self._ids.values())
+        return sum(len(order) for order in self._order.values())

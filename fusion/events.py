@@ -1,4 +1,8 @@
-"""Typed sensor events and rejections: what the parser hands to the engine."""
+"""Typed device events and rejections: what the parser hands to the engine.
+
+One word per idea: a *device* is anything that reports on a topic (IR detector, fence
+sensor, floodlight, camera); *sensors* are the site file's non-camera devices.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 
 class DeviceKind(StrEnum):
-    """The ``<kind>`` level of a sensor topic."""
+    """The ``<kind>`` level of a device topic."""
 
     IR = "ir"
     FENCE = "fence"
@@ -40,7 +44,7 @@ EVENTS_BY_KIND: Mapping[DeviceKind, Mapping[str, EventType]] = {
         for e in (E.MOTION, E.PERSON, E.VIDEO_LOSS, E.VIDEO_RESTORED, E.TAMPER, E.HEARTBEAT)
     },
 }
-"""Which events each kind of device may send (contract section 2)."""
+"""Which events each kind of device may send (docs/protocol.md §2)."""
 
 ZONE_REQUIRED = frozenset({E.MOTION, E.PERSON})
 """A camera sees several zones, so its detections must say which one."""
@@ -62,8 +66,8 @@ MODALITY_OF: Mapping[DeviceKind, Modality] = {
 
 
 @dataclass(frozen=True, slots=True)
-class SensorEvent:
-    """One valid sensor message, before duplicate detection.
+class DeviceEvent:
+    """One valid device message, before duplicate detection.
 
     ``zone`` is the zone the event happened in: the message's own ``zone`` if it
     gave one, else the device's zone in the site file (None for a device with no
@@ -71,7 +75,7 @@ class SensorEvent:
     device's own clock as epoch seconds, kept as evidence only.
     """
 
-    sensor: str
+    device: str
     kind: DeviceKind
     msg_id: str
     event: EventType
@@ -94,6 +98,7 @@ class RejectReason(StrEnum):
     MISSING_ZONE = "missing_zone"
     BAD_TS = "bad_ts"
     BAD_STATE = "bad_state"
+    UNSUPPORTED_VALUE = "unsupported_value"
     BAD_RECORDING_LINE = "bad_recording_line"
 
 

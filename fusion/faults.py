@@ -1,4 +1,5 @@
-"""Device faults (contract rule 6) and the heartbeat watch that raises ``heartbeat_lost``."""
+"""Device faults (docs/protocol.md §3, rule 6) and the heartbeat watch that raises
+``heartbeat_lost``."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Fault:
     """One fault of one device, from when it was raised to when it cleared."""
 
     number: int
-    sensor: str
+    device: str
     fault: FaultType
     t: float
     cleared_t: float | None = None
@@ -35,25 +36,25 @@ class FaultBook:
 
     def __init__(self, open_faults: Iterable[Fault] = (), next_number: int = 1) -> None:
         self._open: dict[tuple[str, FaultType], Fault] = {
-            (f.sensor, f.fault): f for f in open_faults
+            (f.device, f.fault): f for f in open_faults
         }
         self._next = next_number
 
-    def raise_fault(self, sensor: str, fault: FaultType, t: float) -> Fault | None:
+    def raise_fault(self, device: str, fault: FaultType, t: float) -> Fault | None:
         """The new fault, or None if the same fault of that device is still open."""
-        key = (sensor, fault)
+        key = (device, fault)
         if key in self._open:
             return None
-        raised = Fault(self._next, sensor, fault, t)
+        raised = Fault(self._next, device, fault, t)
         self._next += 1
         self._open[key] = raised
         return raised
 
-    def clear(self, sensor: str, faults: Iterable[FaultType], t: float) -> list[Fault]:
-        """End these faults of ``sensor``; the cleared ones in the order they were raised."""
-        ended = [f for f in (self._open.pop((sensor, k), None) for k in faults) if f is not None]
+    def clear(self, device: str, faults: Iterable[FaultType], t: float) -> list[Fault]:
+        """End these faults of ``device``; the cleared ones in the order they were raised."""
+        ended = [f for f in (self._open.pop((device, k), None) for k in faults) if f is not None]
         ended.sort(key=lambda f: f.number)
-        return [Fault(f.number, sensor, f.fault, f.t, cleared_t=t) for f in ended]
+        return [Fault(f.number, device, f.fault, f.t, cleared_t=t) for f in ended]
 
     def open_faults(self) -> list[Fault]:
         return sorted(self._open.values(), key=lambda f: f.number)
@@ -80,9 +81,14 @@ class HeartbeatWatch:
         lost: Iterable[str] = (),
     ) -> None:
         self._limit = dict(limits)
-        self._order = {sensor: i for i, sensor in enumerate(limits)}
+        self._order = {device: i for i, device in enumerate(limits)}
+        # Silence is counted from the start (docs/protocol.md §3, rule 6): after a restart,
+        # a device heard before the outage is given its full limit from the restart, so
+        # no fault is ever dated inside the time the service was not watching.
         self._last = {s: start for s in limits}
-        self._last.update({s: t for s, t in (last_heard or {}).items() if s in self._limit})
+        self._last.update(
+            {s: max(t, start) for s, t in (last_heard or {}).items() if s in self._limit}
+        )
         self._lost = {s for s in lost if s in self._limit}
         self._heap = [
             (self._last[s] + limit, self._order[s], s)
@@ -91,15 +97,15 @@ class HeartbeatWatch:
         ]
         heapq.heapify(self._heap)
 
-    def heard(self, sensor: str, t: float) -> bool:
+    def heard(self, device: str, t: float) -> bool:
         """Note a sign of life; True if it ends a ``heartbeat_lost``."""
-        limit = self._limit.get(sensor)
+        limit = self._limit.get(device)
         if limit is None:
             return False
-        self._last[sensor] = t
-        if sensor in self._lost:
-            self._lost.discard(sensor)
-            heapq.heappush(self._heap, (t + limit, self._order[sensor], sensor))
+        self._last[device] = t
+        if device in self._lost:
+            self._lost.discard(device)
+            heapq.heappush(self._heap, (t + limit, self._order[device], device))
             return True
         return False
 
@@ -108,18 +114,18 @@ class HeartbeatWatch:
         fired: list[tuple[float, str]] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
-            deadline, order, sensor = heapq.heappop(heap)
-            actual = self._last[sensor] + self._limit[sensor]
+            deadline, order, device = heapq.heappop(heap)
+            actual = self._last[device] + self._limit[device]
             if actual > deadline:
-                heapq.heappush(heap, (actual, order, sensor))
+                heapq.heappush(heap, (actual, order, device))
             else:
-                self._lost.add(sensor)
-                fired.append((deadline, sensor))
+                self._lost.add(device)
+                fired.append((deadline, device))
         return fired
 
     def next_deadline(self) -> float | None:
         """A time at or before the next possible ``heartbeat_lost`` (may be early)."""
         return self._heap[0][0] if self._heap else None
 
-    def last_heard(self, sensor: str) -> float | None:
-        return self._last.get(sensor)
+    def last_heard(self, device: str) -> float | None:
+        return self._last.get(device)

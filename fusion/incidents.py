@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from fusion.events import Modality
 
@@ -54,7 +53,7 @@ class IncidentView:
     opened_t: float
     confirmed_t: float | None
     modalities: tuple[Modality, ...]
-    sensors: tuple[str, ...]
+    devices: tuple[str, ...]
     priority: int
     state: IncidentState
     last_joined_t: float
@@ -62,20 +61,6 @@ class IncidentView:
     @property
     def confirmed(self) -> bool:
         return self.confirmed_t is not None
-
-    def as_report(self) -> dict[str, Any]:
-        """The incident as contract section 6 words it (the replay report, the API)."""
-        return {
-            "id": self.id,
-            "zones": list(self.zones),
-            "opened_t": self.opened_t,
-            "confirmed": self.confirmed,
-            "confirmed_t": self.confirmed_t,
-            "modalities": [str(m) for m in self.modalities],
-            "sensors": list(self.sensors),
-            "priority": self.priority,
-            "state": str(self.state),
-        }
 
 
 @dataclass(slots=True)
@@ -89,14 +74,14 @@ class Incident:
     last_joined_t: float
     join_seq: int
     modalities: set[Modality] = field(default_factory=set)
-    sensors: set[str] = field(default_factory=set)
+    devices: set[str] = field(default_factory=set)
     confirmed_t: float | None = None
     state: IncidentState = IncidentState.OPEN
     commanded: set[str] = field(default_factory=set)
 
     @property
     def priority(self) -> int:
-        """Contract rule 4: highest zone criticality, plus one once confirmed, at most 5."""
+        """Rule 4 (docs/protocol.md §3): highest zone criticality, +1 once confirmed, at most 5."""
         bonus = 1 if self.confirmed_t is not None else 0
         return min(MAX_PRIORITY, self.criticality + bonus)
 
@@ -111,7 +96,7 @@ class Incident:
             opened_t=self.opened_t,
             confirmed_t=self.confirmed_t,
             modalities=tuple(sorted(self.modalities)),
-            sensors=tuple(sorted(self.sensors)),
+            devices=tuple(sorted(self.devices)),
             priority=self.priority,
             state=self.state,
             last_joined_t=self.last_joined_t,

@@ -1,15 +1,22 @@
-"""The message parser of contract section 2: topic + payload in, event or rejection out.
+"""The message parser of docs/protocol.md §2: topic + payload in, event or rejection out.
 
 Shared by the live MQTT adapter (raw bytes) and by replay (a recording line whose
 payload JSON was already decoded: :meth:`MessageParser.parse_value` runs the very
 same checks on it). Nothing raises past :meth:`parse`: whatever the bytes, the
-caller gets a :class:`SensorEvent` or a :class:`Rejection`.
+caller gets a :class:`DeviceEvent` or a :class:`Rejection`.
+
+The parser is the gate for every later stage (the store, the websocket, the reports):
+it accepts only what all of them can carry. Valid JSON that one of them cannot
+encode (a lone UTF-16 surrogate, a NUL character, which PostgreSQL text refuses,
+nesting deeper than :data:`MAX_DEPTH`, an integer outside 64 bits, a number that
+overflows to infinity) is refused with reason ``unsupported_value``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -18,21 +25,38 @@ import orjson
 from fusion.events import (
     EVENTS_BY_KIND,
     ZONE_REQUIRED,
+    DeviceEvent,
     DeviceKind,
     EventType,
     Rejection,
     RejectReason,
-    SensorEvent,
 )
 from fusion.site import Site
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
-"""Contract limit; a sensor message is a few hundred bytes, anything this big is hostile."""
+"""Contract limit; a device message is a few hundred bytes, anything this big is hostile."""
 
 PREFIX_BYTES: Final = 200
 """How much of a rejected payload is kept for the log: enough to recognise the sender."""
 
+MAX_DEPTH: Final = 32
+"""Deepest nesting of arrays and objects accepted in a message. Device details are flat
+(a box, a score); 32 leaves room for any vendor's extras while staying far under the
+254 levels that orjson can write back out (the store and the websocket use it)."""
+
+INT_MIN: Final = -(2**63)
+INT_MAX: Final = 2**63 - 1
+"""Integers must fit in 64 signed bits: what JSON encoders and the store carry exactly."""
+
+_LONG_DIGITS: Final = re.compile(rb"\d{19,}")
+"""A run of 19+ digits may be an integer beyond 64 bits, which orjson would silently
+turn into a float: such payloads are decoded again exactly to check."""
+
 _NO_DATA: Final[dict[str, Any]] = {}
+
+
+class UnsupportedValue(ValueError):
+    """Valid JSON holding a value that a later stage of the pipeline cannot carry."""
 
 
 class _Refused(Exception):
@@ -46,21 +70,106 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def decode_json(payload: bytes) -> Any:
-    """Strict JSON (UTF-8, no NaN/Infinity); raises ValueError or RecursionError.
+def _exact_int(text: str) -> int:
+    value = int(text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise UnsupportedValue(f"integer {text[:24]}... does not fit in 64 bits")
+    return value
 
-    orjson is strict and fast; it also refuses integers beyond 64 bits, which are
-    valid JSON, so a refusal is checked again with the standard library.
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnsupportedValue(f"number {text[:24]} overflows")
+    return value
+
+
+def decode_json(payload: bytes) -> Any:
+    """Strict JSON (UTF-8, no NaN/Infinity) holding only values every stage can carry.
+
+    Raises :class:`UnsupportedValue` for valid JSON that cannot be carried, ValueError
+    (or RecursionError) for what is not JSON. orjson is strict and fast; what it refuses
+    is decoded again with the standard library to tell the two apart, and cheap scans of
+    the bytes decide whether the decoded value needs walking at all.
     """
     try:
-        return orjson.loads(payload)
+        value = orjson.loads(payload)
     except orjson.JSONDecodeError:
         text = payload.decode("utf-8")  # UnicodeDecodeError is a ValueError
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_exact_int,
+            parse_float=_finite_float,
+        )
+        check_carriable(value)
+        return value
+    if _LONG_DIGITS.search(payload):  # orjson reads integers beyond 64 bits as floats
+        value = json.loads(payload, parse_constant=_refuse_constant, parse_int=_exact_int)
+    if b"\\u0000" in payload or payload.count(b"{") + payload.count(b"[") > MAX_DEPTH:
+        check_carriable(value)
+    return value
+
+
+def decode_json_leniently(payload: bytes) -> Any:
+    """Any valid JSON, exactly as the standard library reads it (lone surrogates, big
+    integers and deep nesting included): for looking inside a recording line whose
+    payload :func:`decode_json` refused, so that the message is rejected, not the line."""
+    return json.loads(payload, parse_constant=_refuse_constant)
+
+
+def check_carriable(value: Any, depth: int = 0) -> None:
+    """Raise :class:`UnsupportedValue` if ``value`` holds anything a later stage cannot
+    encode: nesting beyond :data:`MAX_DEPTH`, a lone surrogate or NUL in a string (keys
+    included), an integer outside 64 bits, a non-finite number."""
+    kind = type(value)
+    if kind is str:
+        _check_text(value)
+    elif kind is dict:
+        if depth >= MAX_DEPTH:
+            raise UnsupportedValue(f"nested deeper than {MAX_DEPTH} levels")
+        for k, v in value.items():
+            _check_text(k)
+            if type(v) in _SCALARS:
+                if type(v) is not str:
+                    _check_number(v)
+                else:
+                    _check_text(v)
+            else:
+                check_carriable(v, depth + 1)
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            raise UnsupportedValue(f"nested deeper than {MAX_DEPTH} levels")
+        for v in value:
+            check_carriable(v, depth + 1)
+    else:
+        _check_number(value)
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _check_text(s: str) -> None:
+    if "\x00" in s:
+        raise UnsupportedValue("a string holds a NUL character")
+    if not s.isascii():
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UnsupportedValue("a string holds a lone UTF-16 surrogate") from exc
+
+
+def _check_number(v: Any) -> None:
+    kind = type(v)
+    if kind is int:
+        if not INT_MIN <= v <= INT_MAX:
+            raise UnsupportedValue("an integer does not fit in 64 bits")
+    elif kind is float and not math.isfinite(v):
+        raise UnsupportedValue("a number is not finite")
 
 
 class MessageParser:
-    """Validates sensor messages against one site."""
+    """Validates device messages against one site."""
 
     def __init__(self, site: Site) -> None:
         self._site = site
@@ -74,7 +183,7 @@ class MessageParser:
         for c in site.cameras:
             self._devices[f"{root}camera/{c.id}"] = (DeviceKind.CAMERA, c.id, None)
 
-    def parse(self, topic: str, payload: bytes) -> SensorEvent | Rejection:
+    def parse(self, topic: str, payload: bytes) -> DeviceEvent | Rejection:
         """Parse raw bytes as received from the broker."""
         try:
             if len(payload) > MAX_PAYLOAD_BYTES:
@@ -85,14 +194,17 @@ class MessageParser:
             device = self._device(topic)
             try:
                 body = decode_json(payload)
+            except UnsupportedValue as exc:
+                raise _Refused(RejectReason.UNSUPPORTED_VALUE, str(exc)) from exc
             except (ValueError, RecursionError) as exc:
                 raise _Refused(RejectReason.NOT_JSON, _short(exc)) from exc
             return self._validate(topic, device, body)
         except _Refused as r:
             return Rejection(topic, r.reason, r.detail, payload[:PREFIX_BYTES])
 
-    def parse_value(self, topic: str, body: Any, size: int) -> SensorEvent | Rejection:
-        """Parse a payload already decoded from JSON text of ``size`` bytes."""
+    def parse_value(self, topic: str, body: Any, size: int) -> DeviceEvent | Rejection:
+        """Parse a payload already decoded (by :func:`decode_json`, so already checked
+        to be carriable) from JSON text of ``size`` bytes."""
         try:
             if size > MAX_PAYLOAD_BYTES:
                 raise _Refused(RejectReason.TOO_LARGE, f"{size} bytes, limit {MAX_PAYLOAD_BYTES}")
@@ -116,7 +228,7 @@ class MessageParser:
 
     def _validate(
         self, topic: str, device: tuple[DeviceKind, str, str | None], body: Any
-    ) -> SensorEvent:
+    ) -> DeviceEvent:
         if type(body) is not dict:
             raise _Refused(RejectReason.NOT_OBJECT, f"payload is a JSON {_json_type(body)}")
         kind, device_id, home_zone = device
@@ -146,7 +258,7 @@ class MessageParser:
             data = _NO_DATA  # details are optional; a malformed block is dropped, not fatal
         if event is EventType.STATE and type(data.get("on")) is not bool:
             raise _Refused(RejectReason.BAD_STATE, "floodlight state needs a boolean data.on")
-        return SensorEvent(device_id, kind, msg_id, event, zone, device_ts, data, topic)
+        return DeviceEvent(device_id, kind, msg_id, event, zone, device_ts, data, topic)
 
 
 def parse_device_time(ts: Any) -> float:

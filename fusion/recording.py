@@ -1,4 +1,4 @@
-"""Recorded incidents (contract section 4): one JSON line per message, in time order."""
+"""Recorded incidents (docs/protocol.md §4): one JSON line per message, in time order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from typing import Any, Final
 
 import orjson
 
-from fusion.parser import MAX_PAYLOAD_BYTES, decode_json
+from fusion.parser import (
+    MAX_PAYLOAD_BYTES,
+    UnsupportedValue,
+    check_carriable,
+    decode_json,
+    decode_json_leniently,
+)
 
 SMALL_LINE: Final = MAX_PAYLOAD_BYTES // 5
 """A line shorter than this cannot hold a payload whose JSON text reaches the limit
@@ -25,13 +31,16 @@ class BadLine(ValueError):
 class RecordedMessage:
     """One line. ``raw`` holds the bytes to send when the payload was a string;
     otherwise ``value`` holds the decoded JSON payload and ``size`` its encoded length
-    (0 when the line is too short for the size to matter)."""
+    (0 when the line is too short for the size to matter). ``unsupported`` says why a
+    payload that is valid JSON cannot be carried by the pipeline (it is then rejected
+    as a message, like the same bytes received live)."""
 
     t: float
     topic: str
     raw: bytes | None
     value: Any
     size: int
+    unsupported: str | None = None
 
     def payload_bytes(self) -> bytes:
         return self.raw if self.raw is not None else encode_payload(self.value)
@@ -47,15 +56,17 @@ def encode_payload(value: Any) -> bytes:
 
 def parse_line(line: bytes) -> RecordedMessage:
     """Decode one recording line; raise :class:`BadLine` saying what is wrong."""
+    unsupported: str | None = None
     try:
         obj = decode_json(line)
+    except UnsupportedValue as exc:
+        obj = _lenient(line)
+        unsupported = str(exc)
     except (ValueError, RecursionError) as exc:
         raise BadLine(f"not JSON: {str(exc)[:80]}") from exc
     if type(obj) is not dict:
         raise BadLine("a line must be a JSON object")
-    t = obj.get("t")
-    if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t) or t < 0:
-        raise BadLine('"t" must be a number of seconds, zero or more')
+    t = _seconds(obj.get("t"))
     topic = obj.get("topic")
     if type(topic) is not str:
         raise BadLine('"topic" must be a string')
@@ -63,9 +74,33 @@ def parse_line(line: bytes) -> RecordedMessage:
         raise BadLine('"payload" is missing')
     payload = obj["payload"]
     if type(payload) is str:
-        return RecordedMessage(float(t), topic, payload.encode("utf-8", "surrogatepass"), None, 0)
+        return RecordedMessage(t, topic, payload.encode("utf-8", "surrogatepass"), None, 0)
+    if unsupported is not None:
+        try:
+            check_carriable(payload)
+            unsupported = None  # the line's trouble lay outside the payload
+        except UnsupportedValue as exc:
+            return RecordedMessage(t, topic, None, None, 0, str(exc))
     size = 0 if len(line) < SMALL_LINE else len(encode_payload(payload))
-    return RecordedMessage(float(t), topic, None, payload, size)
+    return RecordedMessage(t, topic, None, payload, size)
+
+
+def _seconds(t: Any) -> float:
+    if isinstance(t, int | float) and not isinstance(t, bool):
+        try:
+            seconds = float(t)
+        except OverflowError:
+            seconds = math.inf
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    raise BadLine('"t" must be a number of seconds, zero or more')
+
+
+def _lenient(line: bytes) -> Any:
+    try:
+        return decode_json_leniently(line)
+    except (ValueError, RecursionError) as exc:
+        raise BadLine(f"not JSON: {str(exc)[:80]}") from exc
 
 
 def format_line(t: float, topic: str, payload: bytes) -> bytes:

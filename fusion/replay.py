@@ -1,7 +1,8 @@
-"""Deterministic replay (contract section 6): recording lines in, report out.
+"""Deterministic replay (docs/protocol.md §6): recording lines in, report out.
 
-Pure: the caller reads the file and writes the report. The same parser and
-correlator as the live service run here on a virtual clock: each line's ``t``.
+Pure: the caller reads the file and writes the report. Each line goes through the
+same processing step as a live message (:class:`fusion.intake.Intake`), on a virtual
+clock: the line's ``t``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from fusion.correlator import Correlator
 from fusion.events import Rejection, RejectReason
 from fusion.faults import Fault
 from fusion.incidents import IncidentView
-from fusion.parser import MessageParser
+from fusion.intake import Intake, Verdict
 from fusion.recording import BadLine, parse_line
 from fusion.site import Site
 from fusion.topics import command_topic
+from fusion.wire import command_report, fault_report, incident_report
 
 RejectHook = Callable[[int, Rejection], None]
 
@@ -56,41 +58,33 @@ class ReportBuilder:
                 case FaultRaised() | FaultCleared():
                     self._faults[c.fault.number] = c.fault
                 case FloodlightCommanded():
-                    self._commands.append(
-                        {
-                            "t": c.t,
-                            "topic": command_topic(self._site, c.floodlight),
-                            "payload": {"on": True, "reason": c.incident_id},
-                        }
-                    )
+                    topic = command_topic(self._site, c.floodlight)
+                    self._commands.append(command_report(c.t, topic, c.incident_id))
                 case _:
                     pass
 
     def incidents(self) -> list[dict[str, Any]]:
-        return [v.as_report() for v in self._incidents.values()]
+        return [incident_report(v) for v in self._incidents.values()]
 
     def faults(self) -> list[dict[str, Any]]:
-        return [
-            {"sensor": f.sensor, "fault": str(f.fault), "t": f.t, "cleared_t": f.cleared_t}
-            for f in sorted(self._faults.values(), key=lambda f: f.number)
-        ]
+        return [fault_report(f) for f in sorted(self._faults.values(), key=lambda f: f.number)]
 
     def commands(self) -> list[dict[str, Any]]:
         return list(self._commands)
 
 
 class Replay:
-    """Feeds recording lines through parsing and fusion; :meth:`finish` gives the report."""
+    """Feeds recording lines through the processing step; :meth:`finish` gives the report."""
 
     def __init__(self, site: Site, on_reject: RejectHook | None = None) -> None:
-        self._parser = MessageParser(site)
         self._engine = Correlator(site, start=0.0)
+        self._intake = Intake(site, self._engine, start=0.0)
         self._report = ReportBuilder(site)
         self._on_reject = on_reject
-        self._clock = 0.0
         self.messages = 0
         self.rejected = 0
         self.duplicates = 0
+        self.id_reuses = 0
         self.reasons: Counter[str] = Counter()
         self.bad_lines: list[dict[str, Any]] = []
 
@@ -108,19 +102,16 @@ class Replay:
             )
             self.bad_lines.append({"line": lineno, "reason": str(exc)})
             return
-        self._clock = now = max(self._clock, rec.t)  # the virtual clock never runs back
-        if rec.raw is not None:
-            parsed = self._parser.parse(rec.topic, rec.raw)
-        else:
-            parsed = self._parser.parse_value(rec.topic, rec.value, rec.size)
-        if isinstance(parsed, Rejection):
-            self._report.apply(self._engine.advance(now))
-            self._reject(lineno, parsed)
-            return
-        changes, duplicate = self._engine.ingest(parsed, now)
-        self.duplicates += duplicate
-        if changes:
-            self._report.apply(changes)
+        done = self._intake.receive_recorded(rec)
+        if done.changes:
+            self._report.apply(done.changes)
+        if done.verdict is Verdict.REJECTED:
+            assert done.rejection is not None
+            self._reject(lineno, done.rejection)
+        elif done.verdict is Verdict.DUPLICATE:
+            self.duplicates += 1
+        elif done.id_reused:
+            self.id_reuses += 1
 
     def _reject(self, lineno: int, rejection: Rejection) -> None:
         self.rejected += 1
@@ -130,7 +121,8 @@ class Replay:
 
     def finish(self) -> dict[str, Any]:
         """Run the clock to the last line's ``t`` and build the report."""
-        self._report.apply(self._engine.advance(self._clock))
+        end = self._intake.clock
+        self._report.apply(self._intake.tick(end))
         return {
             "incidents": self._report.incidents(),
             "faults": self._report.faults(),
@@ -138,7 +130,8 @@ class Replay:
             "messages": self.messages,
             "rejected": self.rejected,
             "duplicates": self.duplicates,
-            "end_t": self._clock,
+            "id_reuses": self.id_reuses,
+            "end_t": end,
             "zone_states": {
                 zone: {"state": str(state), "degraded": self._engine.zone_degraded(zone)}
                 for zone, state in self._engine.zone_states().items()

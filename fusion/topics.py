@@ -1,4 +1,10 @@
-"""MQTT topic names of the contract (section 2), derived from the site."""
+"""MQTT topic names (docs/protocol.md §2), derived from the site.
+
+Device messages use two levels below the site (``<kind>/<id>``), which is what the
+service subscribes to with ``+/+``. Everything Vigie itself publishes uses at least
+three (``<kind>/<id>/set``, ``camera/<id>/still/<event>``, ``presence/<role>/<client>``),
+so the service never receives its own traffic as device messages.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +12,44 @@ from fusion.events import DeviceKind
 from fusion.site import Site
 
 
-def sensor_topic(site: Site, kind: DeviceKind | str, device_id: str) -> str:
-    return f"{site.mqtt.prefix}/{site.site}/{kind}/{device_id}"
+def site_root(site: Site) -> str:
+    return f"{site.mqtt.prefix}/{site.site}"
+
+
+def device_topic(site: Site, kind: DeviceKind | str, device_id: str) -> str:
+    return f"{site_root(site)}/{kind}/{device_id}"
 
 
 def command_topic(site: Site, floodlight: str) -> str:
     """Where Vigie tells a floodlight to switch: ``.../floodlight/<id>/set``."""
-    return f"{sensor_topic(site, DeviceKind.FLOODLIGHT, floodlight)}/set"
+    return f"{device_topic(site, DeviceKind.FLOODLIGHT, floodlight)}/set"
 
 
 def subscription(site: Site) -> str:
-    """The filter that carries every sensor message of the site (and no command)."""
-    return f"{site.mqtt.prefix}/{site.site}/+/+"
+    """The filter that carries every device message of the site (and no command)."""
+    return f"{site_root(site)}/+/+"
 
 
 def still_subscription(site: Site) -> str:
     """Camera workers' evidence stills: ``.../camera/<id>/still/<event id>``, JPEG bytes."""
-    return f"{site.mqtt.prefix}/{site.site}/camera/+/still/+"
+    return f"{site_root(site)}/camera/+/still/+"
 
 
 def still_of(site: Site, topic: str) -> tuple[str, str] | None:
     """(camera, event id) if ``topic`` carries a still, else None."""
-    root = f"{site.mqtt.prefix}/{site.site}/camera/"
+    root = f"{site_root(site)}/camera/"
     if not topic.startswith(root):
         return None
     levels = topic[len(root) :].split("/")
     if len(levels) == 3 and levels[1] == "still":
         return levels[0], levels[2]
     return None
+
+
+def presence_topic(site: Site, role: str, client_id: str) -> str:
+    """Retained ``{"online": …}`` flag of one program (service, camera worker, simulator)."""
+    return f"{site_root(site)}/presence/{role}/{client_id}"
+
+
+def presence_subscription(site: Site) -> str:
+    return f"{site_root(site)}/presence/+/+"

@@ -15,7 +15,7 @@ from adapters.mqtt import Broker
 from adapters.recording import play
 from fusion.recording import RecordedMessage
 from fusion.site import SensorKind, Site
-from fusion.topics import sensor_topic
+from fusion.topics import device_topic
 from simulators.scenario import Scenario, generate
 
 log = logging.getLogger("vigie.simulators")
@@ -36,7 +36,7 @@ class Floodlights:
             CallbackAPIVersion.VERSION2, client_id=f"sim-floodlights-{site.site}"
         )
         self._client.on_message = self._command
-        prefix = sensor_topic(site, "floodlight", "+")
+        prefix = device_topic(site, "floodlight", "+")
         self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{prefix}/set", qos=1)
 
     def start(self) -> None:
@@ -68,7 +68,7 @@ class Floodlights:
             "event": "state",
             "data": {"on": now_on},
         }
-        client.publish(sensor_topic(self.site, "floodlight", light), orjson.dumps(body), qos=1)
+        client.publish(device_topic(self.site, "floodlight", light), orjson.dumps(body), qos=1)
         log.info("floodlight %s %s (asked %s)", light, "on" if now_on else "stays dark", wanted)
 
 

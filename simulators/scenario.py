@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusion.site import SensorKind, Site
-from fusion.topics import sensor_topic
+from fusion.topics import device_topic
 
 Point = tuple[float, float]
 
@@ -228,7 +228,7 @@ def generate(scenario: Scenario, site: Site) -> list[Message]:
     for t, kind, device, body in story.out:
         counters[device] = counters.get(device, 0) + 1
         payload = {"id": f"{device}-{scenario.seed}-{counters[device]:06d}", **body}
-        messages.append(Message(t, sensor_topic(site, kind, device), payload))
+        messages.append(Message(t, device_topic(site, kind, device), payload))
     return messages
 
 

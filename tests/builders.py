@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fusion.events import DeviceKind, EventType, SensorEvent
+from fusion.events import DeviceEvent, DeviceKind, EventType
 from fusion.site import Site, site_from_mapping
 
 
@@ -80,11 +80,11 @@ def event(
     msg_id: str,
     zone: str | None = None,
     data: dict[str, Any] | None = None,
-) -> SensorEvent:
+) -> DeviceEvent:
     """An already-valid event; the zone defaults to the strip's home zone of the sensor."""
     kind = KIND_OF_ID[sensor.split("-", maxsplit=1)[0]]
     home = None if kind is DeviceKind.CAMERA else "Z" + sensor.split("-")[1][:2]
-    return SensorEvent(
+    return DeviceEvent(
         sensor,
         kind,
         msg_id,

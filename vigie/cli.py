@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from adapters.mqtt import AdapterError, Broker
 from fusion.site import Site, SiteError
-from vigie.config import load_site
+from vigie.site_file import load_site
 
 EXIT_USAGE = 2
 """Bad arguments or a bad site file: the same status argparse uses."""

@@ -33,7 +33,7 @@ from simulators.cameras import RtspUnavailable, SimulatedCameras, rtsp_available
 from simulators.devices import Floodlights, play_scenario
 from simulators.scenario import demo_site_path, load_scenario
 from simulators.scene import Scene, SceneSource, Walker
-from vigie.config import load_site
+from vigie.site_file import load_site
 
 log = logging.getLogger("vigie.demo")
 

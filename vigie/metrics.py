@@ -15,7 +15,7 @@ class Metrics:
         self.received = Counter("vigie_messages_received", "MQTT messages received", registry=r)
         self.accepted = Counter(
             "vigie_messages_accepted",
-            "Valid, new messages (all time, restored at start)",
+            "Valid, new messages committed to the store (all time, restored at start)",
             registry=r,
         )
         self.rejected = Counter(
@@ -31,7 +31,28 @@ class Metrics:
         )
         self.duplicates = Counter(
             "vigie_messages_duplicate",
-            "Duplicate messages (all time, restored at start)",
+            "Duplicate messages: same device, id and bytes (all time, restored at start)",
+            registry=r,
+        )
+        self.id_reuses = Counter(
+            "vigie_messages_id_reused",
+            "Accepted messages whose id the device had used with other content: a device"
+            " that restarted its numbering (all time, restored at start)",
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "vigie_messages_dead_letter",
+            "Messages set aside because processing or storing them failed (all time)",
+            registry=r,
+        )
+        self.stills_refused = Counter(
+            "vigie_stills_refused",
+            "Camera stills refused: not a camera, not a JPEG, too big, or no such event",
+            registry=r,
+        )
+        self.publish_errors = Gauge(
+            "vigie_mqtt_publish_errors_total",
+            "Publishes that paho refused (counted, logged, never silent)",
             registry=r,
         )
         self.queue_depth = Gauge(
@@ -57,6 +78,11 @@ class Metrics:
         self.ws_slow_closed = Gauge(
             "vigie_websocket_slow_closed_total",
             "Websocket clients closed for being too slow",
+            registry=r,
+        )
+        self.ws_dropped_changes = Gauge(
+            "vigie_websocket_dropped_changes_total",
+            "Changes that could not be encoded for the websocket (a bug if ever non-zero)",
             registry=r,
         )
         self.latency = Histogram(

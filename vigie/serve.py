@@ -13,7 +13,8 @@ from adapters.mqtt import Broker
 from dashboard.api import create_app
 from dashboard.auth import Users
 from fusion.site import Site
-from vigie.service import Service, ServiceConfig
+from vigie.config import ServiceConfig
+from vigie.service import Service
 from vigie.store import StoreError
 
 log = logging.getLogger("vigie.serve")

@@ -1,12 +1,9 @@
-"""``vigie serve``: the live service. Wires the MQTT link, the pure engine on the wall
-clock, the store, the websocket hub and the command publisher.
+"""``vigie serve``: the live service. Wires the MQTT link, the processing step on the wall
+clock, the store, the websocket hub and the command publisher, under one supervisor.
 
-Ingest path, per batch of messages taken from the MQTT hand-off:
-parse -> engine -> hub (the screen) -> one store transaction -> PUBACK to the broker
--> floodlight commands.
-A message is acknowledged only once it is committed, so a crash loses nothing
-(the broker delivers it again) and doubles nothing (its (device, id) is in the
-store, and the restored duplicate filter recognises it).
+The ingest path is :mod:`vigie.ingest`. Every change to the engine (a batch of
+messages, heartbeat deadlines, an operator's decision) happens under one lock together
+with its commit, so the store sees changes in the order the engine made them.
 """
 
 from __future__ import annotations
@@ -19,50 +16,44 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar
 
-import orjson
-
-from adapters.mqtt import Broker, MqttLink, RawMessage
+from adapters.mqtt import MqttLink
+from dashboard.api import StoreBusy
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
-from dashboard.wire import change_json, incident_json
-from fusion.changes import Change, FloodlightCommanded
 from fusion.correlator import Correlator, UnknownIncident
-from fusion.events import Rejection
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
-from fusion.parser import MessageParser
+from fusion.intake import Intake
 from fusion.site import Site
-from fusion.topics import command_topic, still_of, still_subscription, subscription
+from fusion.topics import presence_topic, still_subscription, subscription
+from fusion.wire import (
+    changes_json,
+    incident_detail_json,
+    incident_json,
+    stored_incident_json,
+)
+from vigie.config import ServiceConfig
+from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
-from vigie.store import AuditEntry, Batch, Store, StoreError
-from vigie.supervisor import supervise
+from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
+from vigie.supervisor import TaskBoard, supervise
 
 log = logging.getLogger("vigie.service")
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-BATCH_LIMIT: Final = 500
-"""Messages per store transaction: large enough to amortise a commit, small enough
-that a batch is a few milliseconds of work."""
-
 IDLE_WAKE_S: Final = 3600.0
+
+DECISION_WAIT_S: Final = 10.0
+"""How long an operator's acknowledgement waits for the store (busy with a batch, or
+retrying after an outage) before it is answered 503: better a clear "try again" than a
+request hanging while the operator wonders whether it counted."""
 
 
 class IncidentClosed(IllegalTransition):
     """The incident exists but is already resolved."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceConfig:
-    site: Site
-    broker: Broker
-    db_url: str
-    client_id: str
-    run_cameras: bool = True
-    site_path: str | None = None
 
 
 class Service:
@@ -70,17 +61,17 @@ class Service:
 
     def __init__(self, config: ServiceConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.site = config.site
+        self.site: Site = config.site
         self.metrics = Metrics()
         self.hub = Hub(self.picture, self.metrics.latency)
+        self.tasks = TaskBoard()
         self._clock = clock
-        self._parser = MessageParser(config.site)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
+        self._lock = asyncio.Lock()
         self._store: Store | None = None
-        self._engine: Correlator | None = None
+        self._intake: Intake | None = None
+        self._ingest: Ingest | None = None
         self._link: MqttLink | None = None
-        self._last_seen: dict[str, float] = {}
-        self._floor = 0.0
         self._wake_deadlines = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -90,13 +81,16 @@ class Service:
         """Open the store, restore the engine, connect, and run every task until exit."""
         store = await self._db(Store, self.config.db_url)
         self._store = store
-        now = self._now()
+        now = self._clock()
         restored = await self._db(store.restore, now, self.site.fusion.dedup_horizon_s)
-        self._engine = Correlator(self.site, start=now, state=restored.state)
-        self._last_seen = dict(restored.last_seen)
-        self.metrics.accepted.inc(restored.accepted)
-        self.metrics.rejected_all.inc(restored.rejected)
-        self.metrics.duplicates.inc(restored.duplicates)
+        engine = Correlator(self.site, start=now, state=restored.state)
+        self._intake = Intake(self.site, engine, start=now, seen=restored.seen)
+        m = self.metrics
+        m.accepted.inc(restored.accepted)
+        m.rejected_all.inc(restored.rejected)
+        m.duplicates.inc(restored.duplicates)
+        m.id_reuses.inc(restored.id_reuses)
+        m.dead_letters.inc(restored.dead_letters)
         log.info(
             "store %s (schema v%d): %d open incidents, %d open faults restored",
             store.url.split("@")[-1],
@@ -108,13 +102,27 @@ class Service:
             self.config.broker,
             self.config.client_id,
             [subscription(self.site), still_subscription(self.site)],
+            presence=presence_topic(self.site, "service", self.config.client_id),
         )
         self._link = link
+        ingest = Ingest(
+            site=self.site,
+            intake=self._intake,
+            store=store,
+            db=self._db,
+            link=link,
+            hub=self.hub,
+            metrics=m,
+            lock=self._lock,
+        )
+        ingest.last_seen.update(restored.last_seen)
+        ingest.subscribers.append(CommandPublisher(self.site, link, m))
+        self._ingest = ingest
         self._bind_live_metrics(link)
         try:
             async with link, asyncio.TaskGroup() as tasks:
                 jobs = [
-                    tasks.create_task(self._supervised("ingest", self._ingest)),
+                    tasks.create_task(self._supervised("ingest", ingest.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
                 ]
@@ -122,7 +130,9 @@ class Service:
                     jobs += [
                         tasks.create_task(
                             self._supervised(
-                                f"camera {c.id}", functools.partial(self._camera_worker, c.id)
+                                f"camera {c.id}",
+                                functools.partial(self._camera_worker, c.id),
+                                vital=False,
                             )
                         )
                         for c in self.site.cameras
@@ -136,49 +146,50 @@ class Service:
             await self._db(store.close)
             self._pool.shutdown(wait=True)
 
-    def _supervised(self, name: str, run: Callable[[], Any]) -> Any:
+    def _supervised(self, name: str, run: Callable[[], Any], vital: bool = True) -> Any:
         def failed(task: str, exc: BaseException) -> None:
             self.metrics.task_failures.labels(task).inc()
             if isinstance(exc, StoreError):
                 self.metrics.store_errors.inc()
 
-        return supervise(name, run, on_failure=failed)
+        return supervise(name, run, on_failure=failed, board=self.tasks if vital else None)
 
     def _bind_live_metrics(self, link: MqttLink) -> None:
         m = self.metrics
         m.queue_depth.set_function(lambda: link.depth)
-        m.queue_capacity.set(link._capacity)
+        m.queue_capacity.set(link.capacity)
         m.backpressure.set_function(lambda: link.backpressure_waits)
         m.mqtt_connected.set_function(lambda: 1 if link.connected else 0)
+        m.publish_errors.set_function(lambda: link.publish_errors)
         m.ws_clients.set_function(lambda: self.hub.clients)
         m.ws_slow_closed.set_function(lambda: self.hub.slow_closed)
+        m.ws_dropped_changes.set_function(lambda: self.hub.dropped_changes)
 
     async def _db(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a store call on the store's own thread, in submission order."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
-    def _now(self) -> float:
-        """The wall clock, never running back (the engine's time only moves forward)."""
-        self._floor = max(self._floor, self._clock())
-        return self._floor
-
     @property
     def metrics_registry(self) -> Any:
         """The registry, with the figures that are counted at scrape time refreshed."""
         by_priority = dict.fromkeys(range(1, 6), 0)
-        if self._engine is not None:
-            for incident in self._engine.incidents():
+        if self._intake is not None:
+            for incident in self._intake.engine.incidents():
                 by_priority[incident.priority] += 1
         for priority, count in by_priority.items():
             self.metrics.open_incidents.labels(str(priority)).set(count)
         return self.metrics.registry
 
     @property
-    def engine(self) -> Correlator:
-        if self._engine is None:
+    def intake(self) -> Intake:
+        if self._intake is None:
             raise RuntimeError("the service is not running")
-        return self._engine
+        return self._intake
+
+    @property
+    def engine(self) -> Correlator:
+        return self.intake.engine
 
     @property
     def store(self) -> Store:
@@ -186,72 +197,30 @@ class Service:
             raise RuntimeError("the service is not running")
         return self._store
 
-    # -- ingest -----------------------------------------------------------------------
+    # -- heartbeat deadlines and camera workers ----------------------------------------
 
-    async def _ingest(self) -> None:
-        link = self._link
-        assert link is not None
+    async def _deadlines(self) -> None:
+        """Raise ``heartbeat_lost`` at the instant it is due, without polling."""
+        ingest = self._ingest
+        assert ingest is not None
         while True:
-            messages = await link.batch(BATCH_LIMIT)
-            batch = self._apply(messages)
-            # The screen may run ahead of the disk: should the service die before the
-            # commit, the unacknowledged messages come back and the restored engine makes
-            # the same decisions again. The broker's PUBACK and the floodlights wait.
-            self._show(batch.changes, [m.received for m in messages])
-            await self._db(self.store.save_batch, batch)
-            link.ack(messages)
-            self._command(batch.changes)
-            self._wake_deadlines.set()
-
-    def _apply(self, messages: list[RawMessage]) -> Batch:
-        engine = self.engine
-        batch = Batch()
-        m = self.metrics
-        for raw in messages:
-            m.received.inc()
-            now = max(self._floor, raw.received)
-            self._floor = now
-            still = still_of(self.site, raw.topic)
-            if still is not None:
-                batch.stills.append((still[0], now, still[1], raw.payload))
-                continue
-            parsed = self._parser.parse(raw.topic, raw.payload)
-            if isinstance(parsed, Rejection):
-                log.warning(parsed.log_line())
-                m.rejected.labels(parsed.reason.value).inc()
-                m.rejected_all.inc()
-                batch.rejected.append((now, parsed))
-                batch.changes.extend(engine.advance(now))
-                continue
-            changes, duplicate = engine.ingest(parsed, now)
-            batch.changes.extend(changes)
-            if duplicate:
-                m.duplicates.inc()
-                batch.duplicates += 1
-            else:
-                m.accepted.inc()
-                self._last_seen[parsed.sensor] = now
-                batch.accepted.append((now, raw.payload, parsed))
-        batch.next_incident = engine.next_incident_number
-        batch.next_fault = engine.next_fault_number
-        return batch
-
-    def _after_commit(self, changes: list[Change], received: list[float]) -> None:
-        self._show(changes, received)
-        self._command(changes)
-
-    def _show(self, changes: list[Change], received: list[float]) -> None:
-        wire = [w for w in (change_json(c) for c in changes) if w is not None]
-        self.hub.publish(wire, received)
-
-    def _command(self, changes: list[Change]) -> None:
-        """Floodlight commands, only for changes that are on disk."""
-        link = self._link
-        for c in changes:
-            if isinstance(c, FloodlightCommanded) and link is not None:
-                payload = orjson.dumps({"on": True, "reason": c.incident_id})
-                link.publish(command_topic(self.site, c.floodlight), payload, qos=1)
-                self.metrics.commands.inc()
+            deadline = self.engine.next_deadline()
+            delay = IDLE_WAKE_S if deadline is None else max(0.0, deadline - self._clock())
+            self._wake_deadlines.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_deadlines.wait(), timeout=delay)
+            async with self._lock:
+                changes = self.intake.tick(self._clock())
+                if not changes:
+                    continue
+                batch = Batch(
+                    changes=changes,
+                    next_incident=self.engine.next_incident_number,
+                    next_fault=self.engine.next_fault_number,
+                )
+                await ingest.commit(batch)
+            self.hub.publish(changes_json(changes), [])
+            ingest.after_commit(batch)
 
     async def _camera_worker(self, camera: str) -> None:
         """One camera's worker, in its own process: video analysis never shares the
@@ -281,24 +250,6 @@ class Service:
                     await proc.wait()
         raise RuntimeError(f"camera worker {camera} exited with status {code}")
 
-    async def _deadlines(self) -> None:
-        """Raise ``heartbeat_lost`` at the instant it is due, without polling."""
-        while True:
-            deadline = self.engine.next_deadline()
-            delay = IDLE_WAKE_S if deadline is None else max(0.0, deadline - self._clock())
-            self._wake_deadlines.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_deadlines.wait(), timeout=delay)
-            changes = self.engine.advance(self._now())
-            if changes:
-                batch = Batch(
-                    changes=changes,
-                    next_incident=self.engine.next_incident_number,
-                    next_fault=self.engine.next_fault_number,
-                )
-                await self._db(self.store.save_batch, batch)
-                self._after_commit(changes, [])
-
     # -- operators ---------------------------------------------------------------------
 
     async def acknowledge(
@@ -312,12 +263,7 @@ class Service:
         self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
     ) -> dict[str, Any]:
         return await self._decide(
-            incident,
-            who=who,
-            action="resolve",
-            outcome=outcome,
-            comment=comment,
-            address=address,
+            incident, who=who, action="resolve", outcome=outcome, comment=comment, address=address
         )
 
     async def _decide(
@@ -330,54 +276,70 @@ class Service:
         comment: str,
         address: str | None,
     ) -> dict[str, Any]:
-        now = self._now()
         try:
-            if outcome is None:
-                changes = self.engine.acknowledge(incident, now, who, comment)
-            else:
-                changes = self.engine.resolve(incident, now, who, outcome, comment)
-        except UnknownIncident:
-            stored = await self._db(self.store.incident, incident)
-            if stored is None:
-                raise
-            raise IncidentClosed(f"{incident} is already {stored['state']}") from None
-        entry = AuditEntry(
-            incident, now, who, action, comment, address, outcome.value if outcome else None
-        )
-        await self._db(self.store.save_decision, changes, entry)  # on disk before the 2xx
-        self._after_commit(changes, [])
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            now = self.intake.now(self._clock())
+            try:
+                if outcome is None:
+                    changes = self.engine.acknowledge(incident, now, who, comment)
+                else:
+                    changes = self.engine.resolve(incident, now, who, outcome, comment)
+            except UnknownIncident:
+                stored = await self._db(self.store.incident, incident)
+                if stored is None:
+                    raise
+                raise IncidentClosed(f"{incident} is already {stored[0].view.state}") from None
+            entry = AuditEntry(
+                incident, now, who, action, comment, address, outcome.value if outcome else None
+            )
+            try:
+                await self._db(self.store.save_decision, changes, entry)  # on disk before 2xx
+            except StoreUnavailable as exc:
+                raise StoreBusy(str(exc)) from exc
+        finally:
+            self._lock.release()
+        self.hub.publish(changes_json(changes), [])
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
 
     # -- views ---------------------------------------------------------------------------
 
     def picture(self) -> dict[str, Any]:
-        return tactical_picture(self.site, self.engine, self._last_seen, self._clock())
+        last_seen = self._ingest.last_seen if self._ingest is not None else {}
+        return tactical_picture(self.site, self.engine, last_seen, self._clock())
 
     async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]:
-        return await self._db(self.store.incidents, state.value if state else None)
+        records = await self._db(self.store.incidents, state.value if state else None)
+        return [stored_incident_json(r) for r in records]
 
     async def incident(self, incident_id: str) -> dict[str, Any] | None:
-        return await self._db(self.store.incident, incident_id)
+        found = await self._db(self.store.incident, incident_id)
+        return None if found is None else incident_detail_json(*found)
 
     async def evidence(self, seq: int) -> bytes | None:
         return await self._db(self.store.evidence_jpeg, seq)
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        return await self._db(self.store.dead_letters)
 
     async def health(self) -> dict[str, Any]:
         link = self._link
         broker_ok = link is not None and link.connected
         try:
             await asyncio.wait_for(self._db(self.store.ping), timeout=2.0)
-            store_ok = True
-        except (StoreError, RuntimeError, TimeoutError, OSError) as exc:
+            store_ok = self._ingest is None or self._ingest.store_ok
+        except (StoreError, RuntimeError, TimeoutError) as exc:
             log.warning("store health check failed: %s", exc)
             store_ok = False
-        except Exception as exc:  # noqa: BLE001 - a driver error must read as "unhealthy"
-            log.warning("store health check failed: %s", exc)
-            store_ok = False
+        down = self.tasks.down()
+        healthy = broker_ok and store_ok and not down
         return {
-            "status": "ok" if broker_ok and store_ok else "degraded",
+            "status": "ok" if healthy else "degraded",
             "broker": broker_ok,
             "store": store_ok,
+            "tasks": {name: "restarting" if name in down else "running" for name in self.tasks},
             "queue_depth": link.depth if link else 0,
         }

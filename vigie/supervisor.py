@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -30,21 +30,42 @@ class Backoff:
         self._next = 0.0
 
 
+class TaskBoard:
+    """Which supervised tasks are running and which are waiting to be restarted: a
+    service with a task down is not healthy, whatever else answers."""
+
+    def __init__(self) -> None:
+        self._up: dict[str, bool] = {}
+
+    def mark(self, name: str, up: bool) -> None:
+        self._up[name] = up
+
+    def down(self) -> list[str]:
+        return [name for name, up in self._up.items() if not up]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._up)
+
+
 async def supervise(
     name: str,
     run: Callable[[], Awaitable[None]],
     backoff: Backoff | None = None,
     on_failure: Callable[[str, BaseException], None] | None = None,
+    board: TaskBoard | None = None,
 ) -> None:
     """Run ``run`` forever: log each failure, wait with backoff, start it again.
 
     Cancellation stops it. A task that returns on its own is also restarted: a
-    control room has no task that is allowed to simply end.
+    control room has no task that is allowed to simply end. ``board`` shows the task
+    as down from its failure until it runs again.
     """
     backoff = backoff or Backoff()
     loop = asyncio.get_running_loop()
     while True:
         started = loop.time()
+        if board is not None:
+            board.mark(name, True)
         try:
             await run()
             log.warning("%s ended by itself; starting it again", name)
@@ -54,6 +75,8 @@ async def supervise(
             log.exception("%s failed", name)
             if on_failure is not None:
                 on_failure(name, exc)
+        if board is not None:
+            board.mark(name, False)
         if loop.time() - started > STEADY_S:
             backoff.reset()
         delay = backoff.next_delay()

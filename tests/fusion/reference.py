@@ -1,4 +1,4 @@
-"""A deliberately naive second reading of contract section 3, for model-based tests.
+"""A deliberately naive second reading of docs/protocol.md §2a and §3, for model-based tests.
 
 No indexes, no heaps, no horizons: linear scans over everything, written straight
 from the contract's sentences. The engine must produce the same report.
@@ -34,12 +34,13 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
     limit = {d: p * site.fusion.heartbeat_misses for d, p in period.items() if p > 0}
     last = dict.fromkeys(limit, 0.0)
     lost: set[str] = set()
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()  # (device, id, the payload's text): §2a
+    ids: set[tuple[str, str]] = set()
     incidents: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
     commands: list[dict[str, Any]] = []
     light_on: dict[str, bool] = {}
-    counts = {"messages": 0, "rejected": 0, "duplicates": 0}
+    counts = {"messages": 0, "rejected": 0, "duplicates": 0, "id_reuses": 0}
     clock = 0.0
 
     def open_fault(sensor: str, kind: str) -> dict[str, Any] | None:
@@ -91,23 +92,27 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
         if isinstance(ev, Rejection):
             counts["rejected"] += 1
             continue
-        if (ev.sensor, ev.msg_id) in seen:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        if (ev.device, ev.msg_id, text) in seen:
             counts["duplicates"] += 1
             continue
-        seen.add((ev.sensor, ev.msg_id))
-        if ev.sensor in limit:
-            last[ev.sensor] = clock
-            if ev.sensor in lost:
-                lost.discard(ev.sensor)
-                clear_fault(ev.sensor, "heartbeat_lost", clock)
+        seen.add((ev.device, ev.msg_id, text))
+        if (ev.device, ev.msg_id) in ids:
+            counts["id_reuses"] += 1  # a restarted device: a new event all the same
+        ids.add((ev.device, ev.msg_id))
+        if ev.device in limit:
+            last[ev.device] = clock
+            if ev.device in lost:
+                lost.discard(ev.device)
+                clear_fault(ev.device, "heartbeat_lost", clock)
         name = ev.event.value
         if name in ("tamper", "fault", "video_loss"):
-            raise_fault(ev.sensor, name, clock)
+            raise_fault(ev.device, name, clock)
         elif name in ("clear", "video_restored"):
             for k in ("tamper", "fault", "video_loss"):
-                clear_fault(ev.sensor, k, clock)
+                clear_fault(ev.device, k, clock)
         elif name == "state":
-            light_on[ev.sensor] = ev.data["on"]
+            light_on[ev.device] = ev.data["on"]
         elif name in ("alarm", "person", "motion") and ev.zone is not None:
             zone = ev.zone
             modality = "camera" if ev.kind == "camera" else ev.kind.value
@@ -136,7 +141,7 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
             inc["_last"] = clock
             inc["_seq"] = counts["messages"]
             inc["modalities"].add(modality)
-            inc["sensors"].add(ev.sensor)
+            inc["sensors"].add(ev.device)
             if len(inc["modalities"]) >= 2 and inc["confirmed_t"] is None:
                 inc["confirmed_t"] = clock
             if zone not in inc["zones"]:

@@ -1,7 +1,8 @@
-"""The fusion rules of contract section 3, one by one, on the pure engine."""
+"""The fusion rules of docs/protocol.md §3, one by one, on the pure engine."""
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 
 import pytest
@@ -20,6 +21,7 @@ from fusion.correlator import Correlator, UnknownIncident
 from fusion.events import Modality
 from fusion.faults import FaultType
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.intake import Intake, Processed, Verdict
 from tests.builders import event, strip_site
 
 C = TypeVar("C")
@@ -30,9 +32,18 @@ def engine(criticality: dict[str, int] | None = None) -> Correlator:
 
 
 def feed(c: Correlator, t: float, *args: str, **kw: object) -> list[Change]:
-    out, duplicate = c.ingest(event(*args, **kw), t)  # type: ignore[arg-type]
-    assert not duplicate
-    return out
+    return c.ingest(event(*args, **kw), t)  # type: ignore[arg-type]
+
+
+def step(c: Correlator) -> Intake:
+    """The processing step around an engine: duplicates are filtered there."""
+    return Intake(c.site, c, start=0.0)
+
+
+def receive(i: Intake, t: float, device: str, event: str, msg_id: str) -> Processed:
+    kind = "camera" if device.startswith("cam") else device.split("-", maxsplit=1)[0]
+    topic = f"perimeter/coquelles/{kind}/{device}"
+    return i.receive(topic, json.dumps({"id": msg_id, "event": event}).encode(), t)
 
 
 def of(changes: list[Change], kind: type[C]) -> list[C]:
@@ -174,7 +185,7 @@ def test_rule3_two_modalities_confirm_one_does_not() -> None:
     assert c.zone_states()["Z02"] is ZoneState.CONFIRMED
     assert not of(feed(c, 3, "cam-01", "person", "d", zone="Z01"), IncidentConfirmed), "once"
     [inc] = c.incidents()
-    assert inc.sensors == ("cam-01", "fence-01", "ir-01", "ir-02")
+    assert inc.devices == ("cam-01", "fence-01", "ir-01", "ir-02")
     assert inc.confirmed_t == 2.5
 
 
@@ -233,7 +244,7 @@ def test_rule5_each_incident_commands_for_itself() -> None:
 
 def faults(changes: list[Change]) -> list[tuple[str, str, float, float | None]]:
     return [
-        (x.fault.sensor, x.fault.fault, x.fault.t, x.fault.cleared_t)
+        (x.fault.device, x.fault.fault, x.fault.t, x.fault.cleared_t)
         for x in changes
         if isinstance(x, FaultRaised | FaultCleared)
     ]
@@ -280,17 +291,19 @@ def test_rule6_heartbeat_lost_at_the_instant_silence_reaches_the_limit() -> None
 
 def test_rule6_any_accepted_message_is_heard_but_a_duplicate_is_not() -> None:
     c = engine()
-    feed(c, 10, "ir-01", "clear", "x")
-    assert c.ingest(event("ir-01", "clear", "x"), 35).duplicate
+    i = step(c)
+    receive(i, 10, "ir-01", "clear", "x")
+    assert receive(i, 35, "ir-01", "clear", "x").verdict is Verdict.DUPLICATE
     assert faults(c.advance(40)) == [("ir-01", "heartbeat_lost", 40, None)]
 
 
 def test_time_passes_even_when_the_message_is_a_duplicate() -> None:
     c = engine()
-    feed(c, 10, "ir-01", "clear", "x")
-    out, duplicate = c.ingest(event("ir-01", "clear", "x"), 45)
-    assert duplicate
-    assert faults(out) == [
+    i = step(c)
+    receive(i, 10, "ir-01", "clear", "x")
+    done = receive(i, 45, "ir-01", "clear", "x")
+    assert done.verdict is Verdict.DUPLICATE
+    assert faults(done.changes) == [
         ("cam-01", "heartbeat_lost", 15, None),
         ("ir-01", "heartbeat_lost", 40, None),
     ]
@@ -344,8 +357,8 @@ def test_only_an_operator_closes_an_incident_through_legal_transitions() -> None
 def test_heartbeat_lost_on_a_device_with_no_heartbeat_never_happens() -> None:
     c = engine()
     assert all(
-        f.sensor in ("ir-01", "cam-01")
+        f.device in ("ir-01", "cam-01")
         for f in [x.fault for x in c.advance(10**6) if isinstance(x, FaultRaised)]
     )
-    assert {f.sensor for f in c.open_faults()} == {"ir-01", "cam-01"}
+    assert {f.device for f in c.open_faults()} == {"ir-01", "cam-01"}
     assert FaultType.HEARTBEAT_LOST in {f.fault for f in c.open_faults()}

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fusion.events import DeviceKind, EventType, Rejection, RejectReason, SensorEvent
-from fusion.parser import MAX_PAYLOAD_BYTES, MessageParser
+from fusion.events import DeviceEvent, DeviceKind, EventType, Rejection, RejectReason
+from fusion.parser import MAX_PAYLOAD_BYTES, MessageParser, UnsupportedValue, decode_json
 from tests.builders import strip_site
 
 PARSER = MessageParser(strip_site())
 ROOT = "perimeter/coquelles"
 
 
-def parse(topic: str, payload: Any) -> SensorEvent | Rejection:
+def parse(topic: str, payload: Any) -> DeviceEvent | Rejection:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return PARSER.parse(f"{ROOT}/{topic}", raw)
 
@@ -38,8 +39,8 @@ def test_a_valid_alarm_becomes_a_typed_event_in_its_home_zone() -> None:
             "data": {"position_m": 3, "mode": "cut"},
         },
     )
-    assert isinstance(result, SensorEvent)
-    assert (result.sensor, result.kind, result.event) == (
+    assert isinstance(result, DeviceEvent)
+    assert (result.device, result.kind, result.event) == (
         "fence-01",
         DeviceKind.FENCE,
         EventType.ALARM,
@@ -51,7 +52,7 @@ def test_a_valid_alarm_becomes_a_typed_event_in_its_home_zone() -> None:
 
 def test_the_message_zone_overrides_the_site_file_and_epoch_ts_is_accepted() -> None:
     result = parse("ir/ir-01", {"id": "1", "event": "alarm", "zone": "Z03", "ts": 1795727045})
-    assert isinstance(result, SensorEvent)
+    assert isinstance(result, DeviceEvent)
     assert (result.zone, result.device_ts) == ("Z03", 1795727045.0)
 
 
@@ -65,7 +66,7 @@ def test_a_camera_detection_carries_its_zone() -> None:
             "data": {"box": [0.1, 0.2, 0.1, 0.3], "score": 0.8},
         },
     )
-    assert isinstance(result, SensorEvent)
+    assert isinstance(result, DeviceEvent)
     assert (result.kind, result.zone) == (DeviceKind.CAMERA, "Z02")
 
 
@@ -139,24 +140,69 @@ def test_an_oversized_payload_is_refused_before_it_is_decoded() -> None:
         b'"pad": ""', b'"pad": "' + b"x" * (MAX_PAYLOAD_BYTES - len(exactly)) + b'"'
     )
     assert len(padded) == MAX_PAYLOAD_BYTES
-    assert isinstance(PARSER.parse(f"{ROOT}/ir/ir-01", padded), SensorEvent)
+    assert isinstance(PARSER.parse(f"{ROOT}/ir/ir-01", padded), DeviceEvent)
 
 
 def test_optional_details_of_the_wrong_shape_do_not_lose_the_event() -> None:
     result = parse("fence/fence-01", {"id": "1", "event": "alarm", "data": "cut"})
-    assert isinstance(result, SensorEvent)
+    assert isinstance(result, DeviceEvent)
     assert result.data == {}
     result = parse("fence/fence-01", {"id": "1", "event": "alarm", "ts": None, "zone": None})
-    assert isinstance(result, SensorEvent)
+    assert isinstance(result, DeviceEvent)
     assert (result.zone, result.device_ts) == ("Z01", None)
 
 
-def test_huge_integers_and_deep_nesting_are_handled() -> None:
+def test_huge_integers_and_deep_nesting_are_refused_not_fatal() -> None:
     big = b'{"id": "1", "event": "alarm", "data": {"n": 123456789012345678901234567890}}'
-    assert isinstance(PARSER.parse(f"{ROOT}/ir/ir-01", big), SensorEvent)
+    result = PARSER.parse(f"{ROOT}/ir/ir-01", big)
+    assert isinstance(result, Rejection) and result.reason is RejectReason.UNSUPPORTED_VALUE
     deep = b'{"id": "1", "event": "alarm", "data": ' + b"[" * 30000 + b"]" * 30000 + b"}"
     result = PARSER.parse(f"{ROOT}/ir/ir-01", deep)
-    assert isinstance(result, Rejection | SensorEvent)
+    assert isinstance(result, Rejection)
+
+
+def nested(levels: int) -> bytes:
+    return (
+        b'{"id": "1", "event": "alarm", "data": ' + b'{"a": ' * levels + b"1" + b"}" * levels + b"}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b'{"id": "x-\\ud800", "event": "alarm"}', "a lone surrogate in the id"),
+        (b'{"id": "x", "event": "alarm", "data": {"k": "\\udc00"}}', "a lone low surrogate"),
+        (b'{"id": "x", "event": "alarm", "data": {"\\ud83d": 1}}', "a lone surrogate in a key"),
+        (b'{"id": "x\\u0000", "event": "alarm"}', "NUL, which PostgreSQL text refuses"),
+        (b'{"id": "x", "event": "alarm", "data": {"k": ["\\u0000"]}}', "NUL deep in data"),
+        (nested(300), "300 levels of nesting (1,860 bytes)"),
+        (nested(32), "one level beyond the limit, data being the first"),
+        (b'{"id": "x", "event": "alarm", "data": {"n": 9223372036854775808}}', "2^63"),
+        (b'{"id": "x", "event": "alarm", "data": {"n": -9223372036854775809}}', "-2^63 - 1"),
+        (b'{"id": "x", "event": "alarm", "data": {"n": 1e999}}', "a number that overflows"),
+        (b'{"id": "x", "event": "alarm", "data": {"n": -1e400}}', "and its negative"),
+    ],
+)
+def test_what_no_later_stage_can_carry_is_refused(payload: bytes, why: str) -> None:
+    result = PARSER.parse(f"{ROOT}/fence/fence-01", payload)
+    assert isinstance(result, Rejection), why
+    assert result.reason is RejectReason.UNSUPPORTED_VALUE, why
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        nested(31),
+        b'{"id": "x", "event": "alarm", "data": {"n": 9223372036854775807}}',
+        b'{"id": "x", "event": "alarm", "data": {"n": -9223372036854775808}}',
+        b'{"id": "x", "event": "alarm", "data": {"n": 1e308, "ok": "\\ud83d\\ude00"}}',
+        b'{"id": "cam-20261127T210405-0000000000000000001", "event": "alarm"}',
+    ],
+)
+def test_what_every_stage_carries_is_accepted(payload: bytes) -> None:
+    result = PARSER.parse(f"{ROOT}/fence/fence-01", payload)
+    assert isinstance(result, DeviceEvent)
+    orjson.dumps(dict(result.data))
 
 
 @settings(max_examples=400)
@@ -164,7 +210,7 @@ def test_huge_integers_and_deep_nesting_are_handled() -> None:
 def test_arbitrary_bytes_never_raise(topic: str, payload: bytes) -> None:
     for t in (topic, f"{ROOT}/ir/ir-01", f"{ROOT}/camera/cam-01"):
         result = PARSER.parse(t, payload)
-        assert isinstance(result, SensorEvent | Rejection)
+        assert isinstance(result, DeviceEvent | Rejection)
 
 
 json_values = st.recursive(
@@ -200,8 +246,14 @@ def test_arbitrary_json_objects_never_raise_and_agree_with_the_value_path(
     topic = f"{ROOT}/{kind_id}"
     raw = json.dumps(body).encode()
     from_bytes = PARSER.parse(topic, raw)
-    from_value = PARSER.parse_value(topic, json.loads(raw), len(raw))
-    assert isinstance(from_bytes, SensorEvent | Rejection)
+    try:
+        value = decode_json(raw)
+    except UnsupportedValue:
+        assert isinstance(from_bytes, Rejection)
+        assert from_bytes.reason is RejectReason.UNSUPPORTED_VALUE
+        return
+    from_value = PARSER.parse_value(topic, value, len(raw))
+    assert isinstance(from_bytes, DeviceEvent | Rejection)
     assert type(from_bytes) is type(from_value)
     if isinstance(from_bytes, Rejection):
         assert isinstance(from_value, Rejection)

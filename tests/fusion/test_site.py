@@ -9,7 +9,7 @@ import pytest
 
 from fusion.site import SiteError, site_from_mapping
 from tests.builders import strip
-from vigie.config import parse_site_text
+from vigie.site_file import parse_site_text
 
 
 def refused(data: dict[str, Any]) -> SiteError:

@@ -19,7 +19,7 @@ import pytest
 from fusion.replay import Replay
 from simulators.scenario import demo_site_path, generate, load_scenario
 from tests.peers import REPO, Mosquitto, free_port
-from vigie.config import load_site
+from vigie.site_file import load_site
 
 VIGIE = [sys.executable, "-m", "vigie.cli", "--log-level", "WARNING"]
 

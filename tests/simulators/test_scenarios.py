@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from simulators.scenario import demo_site_path, generate, load_scenario, scenario_names
-from vigie.config import load_site
+from vigie.site_file import load_site
 
 
 @cache

@@ -50,7 +50,8 @@ def test_replay_writes_the_same_report_byte_for_byte(tmp_path: Path) -> None:
         msg(1, "fence-01", "alarm", "f1", data={"mode": "cut", "position_m": 12.5})
         + msg(3, "cam-01", "person", "c1", zone="Z02", data={"box": [0.1, 0.1, 0.1, 0.3]})
         + b"not a recording line\n"
-        + msg(4, "cam-01", "person", "c1", zone="Z02")
+        + msg(4, "cam-01", "person", "c1", zone="Z02", data={"box": [0.1, 0.1, 0.1, 0.3]})
+        + msg(5, "cam-01", "person", "c1", zone="Z02")  # the id again, other content
         + msg(90, "ir-01", "heartbeat", "h1")
     )
     reports = []
@@ -61,7 +62,8 @@ def test_replay_writes_the_same_report_byte_for_byte(tmp_path: Path) -> None:
         reports.append(out.read_bytes())
     assert reports[0] == reports[1]
     report = json.loads(reports[0])
-    assert (report["messages"], report["rejected"], report["duplicates"]) == (5, 1, 1)
+    assert (report["messages"], report["rejected"], report["duplicates"]) == (6, 1, 1)
+    assert report["id_reuses"] == 1
     assert report["incidents"][0]["zones"] == ["Z01", "Z02"]
     assert report["incidents"][0]["priority"] == 5
     assert "line 3" in done.stderr, "a bad line is reported with its number"

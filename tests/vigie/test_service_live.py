@@ -141,7 +141,7 @@ def test_fuzzed_payloads_are_counted_and_the_service_goes_on(
 def count_stored(db: Path) -> tuple[int, int]:
     with sqlite3.connect(db) as conn:
         total, distinct = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT sensor || '/' || msg_id) FROM messages"
+            "SELECT COUNT(*), COUNT(DISTINCT device || '/' || msg_id) FROM messages"
         ).fetchone()
     return int(total), int(distinct)
 

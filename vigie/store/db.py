@@ -6,6 +6,7 @@ Statements are written once with ``?`` placeholders and ``{serial}``/``{real}``/
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,23 +30,37 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.dialect = (
+            "postgresql" if url.startswith(("postgresql://", "postgres://")) else "sqlite"
+        )
+        self._conn: Any = self._connect()
+
+    def _connect(self) -> Any:
+        url = self.url
         try:
-            if url.startswith(("postgresql://", "postgres://")):
-                self.dialect = "postgresql"
-                self._conn: Any = psycopg.connect(url, autocommit=False)
-            else:
-                self.dialect = "sqlite"
-                path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._conn = sqlite3.connect(path, check_same_thread=False)
-                # WAL: readers never block the writer. FULL: a commit is on disk, not only
-                # in the OS cache, before an acknowledgement is answered.
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
-                self._conn.execute("PRAGMA foreign_keys=ON")
-                self._conn.execute("PRAGMA busy_timeout=5000")
+            if self.dialect == "postgresql":
+                return psycopg.connect(url, autocommit=False)
+            path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, check_same_thread=False)
+            # WAL: readers never block the writer. FULL: a commit is on disk, not only
+            # in the OS cache, before an acknowledgement is answered.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            return conn
         except (sqlite3.Error, psycopg.Error, OSError) as exc:
             raise StoreError(f"cannot open the store {redact(url)}: {exc}") from exc
+
+    def reconnect_if_broken(self) -> None:
+        """A PostgreSQL connection lost with its server is opened again (a restarted
+        database must not leave the service stuck on a dead connection)."""
+        if self.dialect == "postgresql" and (self._conn.closed or self._conn.broken):
+            try:
+                self._conn.close()
+            finally:
+                self._conn = psycopg.connect(self.url, autocommit=False)
 
     def render(self, sql: str) -> str:
         sql = sql.format(**_TYPES[self.dialect])
@@ -69,6 +84,11 @@ class Database:
 
     def rollback(self) -> None:
         self._conn.rollback()
+
+    def rollback_quietly(self) -> None:
+        """Roll back after a failure; a connection that is already gone has nothing to undo."""
+        with contextlib.suppress(sqlite3.Error, psycopg.Error):
+            self._conn.rollback()
 
     def close(self) -> None:
         self._conn.close()

@@ -49,6 +49,15 @@ MIGRATIONS: Final[list[list[str]]] = [
             msg_id TEXT NOT NULL, jpeg {blob} NOT NULL)""",
         "CREATE INDEX evidence_camera_t ON evidence (camera, t)",
     ],
+    [  # 3: one word per idea ("device" is anything that reports); poison messages set aside
+        "ALTER TABLE messages RENAME COLUMN sensor TO device",
+        "ALTER TABLE incident_events RENAME COLUMN sensor TO device",
+        "ALTER TABLE faults RENAME COLUMN sensor TO device",
+        "ALTER TABLE incidents RENAME COLUMN sensors TO devices",
+        """CREATE TABLE dead_letters (
+            seq {serial}, received {real} NOT NULL, topic TEXT NOT NULL,
+            payload {blob} NOT NULL, error TEXT NOT NULL)""",
+    ],
 ]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import orjson
 
-from dashboard.wire import change_json, coalesce
+from dashboard.hub import coalesce
 from fusion.changes import Change
 from fusion.correlator import Correlator
 from fusion.incidents import Outcome
+from fusion.wire import change_json
 from tests.builders import event, strip_site
 
 
@@ -22,7 +23,7 @@ def every_kind_of_change() -> list[Change]:
         (5, ("ir-09", "tamper", "d"), {}),
         (6, ("ir-01", "clear", "e"), {}),
     ]:
-        out += c.ingest(event(*args, **kw), t).changes  # type: ignore[arg-type]
+        out += c.ingest(event(*args, **kw), t)  # type: ignore[arg-type]
     out += c.advance(100)
     out += c.acknowledge("INC-000001", 101, "alice", "seen")
     out += c.resolve("INC-000001", 102, "alice", Outcome.INTRUSION, "caught")
@@ -41,7 +42,7 @@ def test_every_change_serialises_and_coalesces() -> None:
         "FaultRaised",
         "FloodlightCommanded",
         "FloodlightReported",
-        "SensorAlarmChanged",
+        "DeviceAlarmChanged",
         "ZoneStateChanged",
     } <= kinds
     wire = [w for w in (change_json(c) for c in changes) if w is not None]

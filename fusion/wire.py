@@ -1,0 +1,209 @@
+"""The JSON the outside sees, built in one place from the core's types.
+
+One builder per shape: the replay report's incident, fault and command
+(docs/protocol.md §6), the floodlight command payload published over MQTT (§2), and
+the richer API / websocket forms (§7), each built on the report form. The store hands
+back rows (:mod:`fusion.records`), never JSON; the hub and the API call these.
+Pure: dictionaries in, dictionaries out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fusion.changes import (
+    Change,
+    DeviceAlarmChanged,
+    FaultCleared,
+    FaultRaised,
+    FloodlightCommanded,
+    FloodlightReported,
+    IncidentAcknowledged,
+    IncidentConfirmed,
+    IncidentJoined,
+    IncidentOpened,
+    IncidentResolved,
+    ZoneStateChanged,
+)
+from fusion.events import DeviceEvent
+from fusion.faults import Fault
+from fusion.incidents import IncidentView
+from fusion.records import IncidentRecord, IncidentTrail
+
+# -- the contract's report shapes (§6) ------------------------------------------------
+
+
+def incident_report(v: IncidentView) -> dict[str, Any]:
+    """An incident as the replay report lists it."""
+    return {
+        "id": v.id,
+        "zones": list(v.zones),
+        "opened_t": v.opened_t,
+        "confirmed": v.confirmed,
+        "confirmed_t": v.confirmed_t,
+        "modalities": [str(m) for m in v.modalities],
+        "sensors": list(v.devices),
+        "priority": v.priority,
+        "state": str(v.state),
+    }
+
+
+def fault_report(f: Fault) -> dict[str, Any]:
+    """A fault as the replay report lists it (the contract calls every device a sensor)."""
+    return {"sensor": f.device, "fault": str(f.fault), "t": f.t, "cleared_t": f.cleared_t}
+
+
+def floodlight_command(incident_id: str) -> dict[str, Any]:
+    """The payload published on ``.../floodlight/<id>/set`` (§2, rule 5 of §3)."""
+    return {"on": True, "reason": incident_id}
+
+
+def command_report(t: float, topic: str, incident_id: str) -> dict[str, Any]:
+    return {"t": t, "topic": topic, "payload": floodlight_command(incident_id)}
+
+
+# -- the API and websocket shapes (§7) -------------------------------------------------
+
+
+def incident_json(v: IncidentView) -> dict[str, Any]:
+    """An incident in the API and on the websocket: the report form and its window."""
+    return {**incident_report(v), "last_joined_t": v.last_joined_t}
+
+
+def fault_json(f: Fault) -> dict[str, Any]:
+    return {"number": f.number, **fault_report(f)}
+
+
+def event_json(e: DeviceEvent, t: float) -> dict[str, Any]:
+    return {
+        "t": t,
+        "sensor": e.device,
+        "kind": str(e.kind),
+        "event": str(e.event),
+        "zone": e.zone,
+        "id": e.msg_id,
+        "device_ts": e.device_ts,
+        "data": dict(e.data),
+    }
+
+
+def stored_incident_json(r: IncidentRecord) -> dict[str, Any]:
+    """An incident as the store keeps it: the API form and how it was closed."""
+    return {**incident_json(r.view), "outcome": r.outcome, "closed_t": r.closed_t}
+
+
+def incident_detail_json(r: IncidentRecord, trail: IncidentTrail) -> dict[str, Any]:
+    """``GET /api/incidents/{id}``: the incident with its events, floodlight commands,
+    evidence stills and audit history."""
+    return {
+        **stored_incident_json(r),
+        "events": [
+            {
+                "t": e.t,
+                "role": e.role,
+                "sensor": e.device,
+                "event": e.event,
+                "zone": e.zone,
+                "id": e.msg_id,
+                "device_ts": e.device_ts,
+                "data": e.data,
+            }
+            for e in trail.events
+        ],
+        "commands": [{"t": c.t, "floodlight": c.floodlight} for c in trail.commands],
+        "history": [
+            {
+                "t": a.t,
+                "who": a.who,
+                "action": a.action,
+                "outcome": a.outcome,
+                "comment": a.comment,
+                "address": a.address,
+            }
+            for a in trail.history
+        ],
+        "evidence": [
+            {"seq": s.seq, "camera": s.camera, "t": s.t, "zone": s.zone, "id": s.msg_id}
+            for s in trail.evidence
+        ],
+    }
+
+
+_INCIDENT_CHANGES: dict[type, str] = {
+    IncidentOpened: "opened",
+    IncidentJoined: "joined",
+    IncidentConfirmed: "confirmed",
+    IncidentAcknowledged: "acknowledged",
+    IncidentResolved: "resolved",
+}
+
+
+def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911 - one return per change
+    """One change as the websocket carries it; None for what the page does not need."""
+    match c:
+        case IncidentOpened() | IncidentJoined():
+            out = {
+                "type": "incident",
+                "change": _INCIDENT_CHANGES[type(c)],
+                "t": c.t,
+                "incident": incident_json(c.incident),
+                "event": event_json(c.event, c.t),
+            }
+            if isinstance(c, IncidentJoined):
+                out["new_zone"] = c.new_zone
+            return out
+        case IncidentConfirmed():
+            return {
+                "type": "incident",
+                "change": "confirmed",
+                "t": c.t,
+                "incident": incident_json(c.incident),
+            }
+        case IncidentAcknowledged():
+            return {
+                "type": "incident",
+                "change": "acknowledged",
+                "t": c.t,
+                "incident": incident_json(c.incident),
+                "by": c.by,
+                "comment": c.comment,
+            }
+        case IncidentResolved():
+            return {
+                "type": "incident",
+                "change": "resolved",
+                "t": c.t,
+                "incident": incident_json(c.incident),
+                "by": c.by,
+                "outcome": str(c.outcome),
+                "comment": c.comment,
+            }
+        case FaultRaised():
+            return {"type": "fault", "change": "raised", "fault": fault_json(c.fault)}
+        case FaultCleared():
+            return {"type": "fault", "change": "cleared", "fault": fault_json(c.fault)}
+        case FloodlightCommanded():
+            return {
+                "type": "command",
+                "t": c.t,
+                "floodlight": c.floodlight,
+                "incident": c.incident_id,
+            }
+        case FloodlightReported():
+            return {"type": "device", "t": c.t, "id": c.floodlight, "on": c.on}
+        case DeviceAlarmChanged():
+            return {"type": "device", "t": c.t, "id": c.device, "in_alarm": c.in_alarm}
+        case ZoneStateChanged():
+            return {
+                "type": "zone",
+                "t": c.t,
+                "id": c.zone,
+                "state": str(c.state),
+                "degraded": c.degraded,
+            }
+    return None
+
+
+def changes_json(changes: Iterable[Change]) -> list[dict[str, Any]]:
+    return [w for w in (change_json(c) for c in changes) if w is not None]

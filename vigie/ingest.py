@@ -1,0 +1,243 @@
+"""The ingest path of ``vigie serve``: MQTT batches through the processing step, to the
+screen, the disk, the broker's acknowledgement and the floodlights.
+
+Per batch: each message through :class:`fusion.intake.Intake` (or checked as a still)
+-> hub (the screen) -> one store transaction -> PUBACK -> floodlight commands -> the
+metrics, which count only what is committed.
+
+One message never costs the others:
+
+- the parser refuses what no later stage can carry (docs/protocol.md §2);
+- should processing one message raise anyway, it is set aside as a *dead letter* (its
+  bytes and the error, stored, counted, shown to admins) and the batch goes on;
+- should the store refuse the batch for what one message holds, the batch is written
+  again message by message and the one it refuses becomes a dead letter;
+- should the store be unreachable, the batch is kept and retried with backoff: nothing
+  is acknowledged to the broker meanwhile, so nothing is lost, and ``/healthz`` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import orjson
+
+from adapters.mqtt import MqttLink, RawMessage
+from dashboard.hub import Hub
+from fusion.changes import Change, FloodlightCommanded
+from fusion.intake import Intake, Processed, Verdict
+from fusion.site import Site
+from fusion.topics import command_topic, still_of
+from fusion.wire import changes_json, floodlight_command
+from vigie.lograte import LogLimiter
+from vigie.metrics import Metrics
+from vigie.store import Batch, Received, Still, Store, StoreRefused, StoreUnavailable
+from vigie.supervisor import Backoff
+
+log = logging.getLogger("vigie.ingest")
+
+StoreCall = Callable[..., Awaitable[Any]]
+
+BATCH_LIMIT: Final = 500
+"""Messages per store transaction: large enough to amortise a commit, small enough
+that a batch is a few milliseconds of work."""
+
+MAX_STILL_BYTES: Final = 512 * 1024
+"""A 640x360 JPEG at quality 80 is 30-60 KiB; a 4K one stays under this."""
+
+JPEG_START: Final = b"\xff\xd8\xff"
+JPEG_END: Final = b"\xff\xd9"
+
+
+class Ingest:
+    """Turns MQTT batches into committed, shown and acknowledged decisions."""
+
+    def __init__(
+        self,
+        *,
+        site: Site,
+        intake: Intake,
+        store: Store,
+        db: StoreCall,
+        link: MqttLink,
+        hub: Hub,
+        metrics: Metrics,
+        lock: asyncio.Lock,
+    ) -> None:
+        self.site = site
+        self.intake = intake
+        self.store = store
+        self._db = db
+        self.link = link
+        self.hub = hub
+        self.metrics = metrics
+        self.lock = lock
+        self.last_seen: dict[str, float] = {}
+        self.store_ok = True
+        self._cameras = frozenset(c.id for c in site.cameras)
+        self._limiter = LogLimiter(log)
+        self.subscribers: list[Callable[[list[Change]], None]] = []
+        """Called with the changes of each batch once it is on disk (the floodlight
+        commands, the joint centre's feed)."""
+
+    # -- the loop ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        link = self.link
+        while True:
+            messages = await link.batch(BATCH_LIMIT)
+            async with self.lock:
+                batch = self.process(messages)
+                # The screen may run ahead of the disk: should the service die before the
+                # commit, the unacknowledged messages come back and the restored engine
+                # makes the same decisions again. The PUBACK and the floodlights wait.
+                self.hub.publish(changes_json(batch.all_changes()), [m.received for m in messages])
+                await self.commit(batch)
+            link.ack(messages)
+            self.after_commit(batch)
+
+    def process(self, messages: list[RawMessage]) -> Batch:
+        batch = Batch()
+        m = self.metrics
+        for raw in messages:
+            m.received.inc()
+            try:
+                batch.received.append(self._one(raw))
+            except Exception as exc:
+                log.exception("processing a message on %r failed: set aside", raw.topic)
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                t = self.intake.now(raw.received)
+                batch.received.append(Received(t, raw.topic, raw.payload, dead=error))
+        batch.next_incident = self.intake.engine.next_incident_number
+        batch.next_fault = self.intake.engine.next_fault_number
+        return batch
+
+    def _one(self, raw: RawMessage) -> Received:
+        still = still_of(self.site, raw.topic)
+        if still is not None:
+            return self._still(raw, *still)
+        done = self.intake.receive(raw.topic, raw.payload, raw.received)
+        return Received(done.t, raw.topic, raw.payload, processed=done)
+
+    def _still(self, raw: RawMessage, camera: str, msg_id: str) -> Received:
+        t = self.intake.now(raw.received)
+        jpeg = raw.payload
+        reason = ""
+        if camera not in self._cameras:
+            reason = "not a camera of the site"
+        elif len(jpeg) > MAX_STILL_BYTES:
+            reason = f"{len(jpeg)} bytes, limit {MAX_STILL_BYTES}"
+        elif not (jpeg.startswith(JPEG_START) and jpeg.endswith(JPEG_END)):
+            reason = "not a JPEG image"
+        elif not self.intake.knows(camera, msg_id):
+            reason = f"no event {msg_id!r} from {camera}"
+        if reason:
+            self.metrics.stills_refused.inc()
+            self._limiter.log("refused stills", f"still refused on {raw.topic!r}: {reason}")
+            return Received(t, raw.topic, b"")
+        return Received(t, raw.topic, b"", still=Still(camera, msg_id, jpeg))
+
+    # -- committing -------------------------------------------------------------------
+
+    async def commit(self, batch: Batch) -> None:
+        """Write the batch, whatever it takes; returns once all of it is on disk."""
+        backoff = Backoff(first=0.2, cap=5.0)
+        while True:
+            try:
+                await self._db(self.store.save_batch, batch)
+                self._store_back()
+                return
+            except StoreRefused as exc:
+                log.warning("the store refused a batch (%s): writing it message by message", exc)
+                await self._isolate(batch, backoff)
+                self._store_back()
+                return
+            except StoreUnavailable as exc:
+                await self._store_down(exc, backoff)
+
+    async def _isolate(self, batch: Batch, backoff: Backoff) -> None:
+        index = 0
+        while index < len(batch.received):
+            entry = batch.received[index]
+            try:
+                await self._db(self.store.save_received, entry)
+            except StoreRefused as exc:
+                dead = Received(entry.t, entry.topic, entry.payload, dead=f"store: {exc}"[:500])
+                log.error("message on %r set aside: the store refused it (%s)", entry.topic, exc)
+                batch.received[index] = dead
+                continue  # write the dead letter in its place
+            except StoreUnavailable as exc:
+                await self._store_down(exc, backoff)
+                continue
+            index += 1
+        while True:
+            try:
+                await self._db(self.store.save_tail, batch)
+                return
+            except StoreUnavailable as exc:
+                await self._store_down(exc, backoff)
+
+    async def _store_down(self, exc: Exception, backoff: Backoff) -> None:
+        if self.store_ok:
+            log.error("the store is unavailable (%s): holding the batch and retrying", exc)
+        self.store_ok = False
+        self.metrics.store_errors.inc()
+        await asyncio.sleep(backoff.next_delay())
+
+    def _store_back(self) -> None:
+        if not self.store_ok:
+            log.warning("the store is back")
+        self.store_ok = True
+
+    def after_commit(self, batch: Batch) -> None:
+        """Count what is on disk, log what was refused, send the floodlight commands."""
+        m = self.metrics
+        for r in batch.received:
+            p = r.processed
+            if r.dead is not None:
+                m.dead_letters.inc()
+            elif p is not None:
+                self._count(p)
+        changes = batch.all_changes()
+        for subscriber in self.subscribers:
+            subscriber(changes)
+        self._limiter.flush()
+
+    def _count(self, p: Processed) -> None:
+        m = self.metrics
+        if p.verdict is Verdict.ACCEPTED:
+            assert p.event is not None
+            m.accepted.inc()
+            self.last_seen[p.event.device] = p.t
+            if p.id_reused:
+                m.id_reuses.inc()
+                self._limiter.log(
+                    "id reuses",
+                    f"{p.event.device} sent id {p.event.msg_id!r} again with other content:"
+                    " processed as a new event (a restarted device?)",
+                )
+        elif p.verdict is Verdict.DUPLICATE:
+            m.duplicates.inc()
+        elif p.rejection is not None:
+            m.rejected.labels(p.rejection.reason.value).inc()
+            m.rejected_all.inc()
+            self._limiter.log(f"rejected ({p.rejection.reason})", p.rejection.log_line())
+
+
+class CommandPublisher:
+    """Switches floodlights on (docs/protocol.md §3, rule 5) for changes that are on disk."""
+
+    def __init__(self, site: Site, link: MqttLink, metrics: Metrics) -> None:
+        self.site = site
+        self.link = link
+        self.metrics = metrics
+
+    def __call__(self, changes: list[Change]) -> None:
+        for c in changes:
+            if isinstance(c, FloodlightCommanded):
+                payload = orjson.dumps(floodlight_command(c.incident_id))
+                self.link.publish(command_topic(self.site, c.floodlight), payload, qos=1)
+                self.metrics.commands.inc()

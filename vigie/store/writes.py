@@ -1,0 +1,226 @@
+"""Writing to the store: one ingest batch, the changes the engine made, an operator's
+decision. Each function only executes statements; the caller commits or rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from fusion.changes import (
+    Change,
+    DeviceAlarmChanged,
+    FaultCleared,
+    FaultRaised,
+    FloodlightCommanded,
+    FloodlightReported,
+    IncidentAcknowledged,
+    IncidentConfirmed,
+    IncidentJoined,
+    IncidentOpened,
+    IncidentResolved,
+)
+from fusion.incidents import IncidentView
+from fusion.intake import Verdict
+from vigie.store.batch import AuditEntry, Batch, Received
+from vigie.store.db import Database
+
+INCIDENT_COLUMNS = (
+    "id, zones, opened_t, confirmed_t, modalities, devices, priority, state, last_joined_t, "
+    "outcome, closed_t"
+)
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def write_received(db: Database, entries: Iterable[Received]) -> None:
+    """The messages themselves (accepted, rejected, stills, dead letters) and the changes
+    each caused, in order."""
+    accepted: list[tuple[Any, ...]] = []
+    rejected: list[tuple[Any, ...]] = []
+    stills: list[tuple[Any, ...]] = []
+    dead: list[tuple[Any, ...]] = []
+    last: dict[str, float] = {}
+    changes: list[Change] = []
+    for r in entries:
+        p = r.processed
+        if r.dead is not None:
+            dead.append((r.t, r.topic, r.payload, r.dead))
+        elif r.still is not None:
+            stills.append((r.still.camera, r.t, r.still.msg_id, r.still.jpeg))
+        elif p is not None:
+            changes.extend(p.changes)
+            if p.verdict is Verdict.ACCEPTED and p.event is not None:
+                e = p.event
+                accepted.append(
+                    (
+                        r.t,
+                        e.topic,
+                        e.device,
+                        e.msg_id,
+                        e.event.value,
+                        e.zone,
+                        e.device_ts,
+                        r.payload,
+                    )
+                )
+                last[e.device] = r.t
+            elif p.verdict is Verdict.REJECTED and p.rejection is not None:
+                j = p.rejection
+                rejected.append((r.t, j.topic, j.reason.value, j.detail, j.prefix))
+    db.executemany(
+        "INSERT INTO messages (received, topic, device, msg_id, event, zone, device_ts,"
+        " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        accepted,
+    )
+    db.executemany(
+        "INSERT INTO rejects (received, topic, reason, detail, prefix) VALUES (?, ?, ?, ?, ?)",
+        rejected,
+    )
+    db.executemany(
+        "INSERT INTO evidence (camera, t, zone, msg_id, jpeg) VALUES (?, ?, NULL, ?, ?)", stills
+    )
+    db.executemany(
+        "INSERT INTO dead_letters (received, topic, payload, error) VALUES (?, ?, ?, ?)", dead
+    )
+    db.executemany(
+        "INSERT INTO devices (id, last_heard) VALUES (?, ?) ON CONFLICT (id)"
+        " DO UPDATE SET last_heard = excluded.last_heard",
+        sorted(last.items()),
+    )
+    write_changes(db, changes)
+
+
+def write_batch(db: Database, batch: Batch) -> None:
+    write_received(db, batch.received)
+    write_changes(db, batch.changes)
+    write_counters(
+        db,
+        batch.next_incident,
+        batch.next_fault,
+        duplicates=batch.count(Verdict.DUPLICATE),
+        id_reuses=batch.id_reuses,
+    )
+
+
+def write_counters(
+    db: Database, next_incident: int, next_fault: int, *, duplicates: int, id_reuses: int
+) -> None:
+    upsert = (
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+        " DO UPDATE SET value = excluded.value"
+    )
+    db.execute(upsert, ("next_incident", str(next_incident)))
+    db.execute(upsert, ("next_fault", str(next_fault)))
+    for key, added in (("duplicates", duplicates), ("id_reuses", id_reuses)):
+        if added:
+            db.execute(upsert, (key, str(meta_int(db, key) + added)))
+
+
+def meta_int(db: Database, key: str) -> int:
+    rows = db.query("SELECT value FROM meta WHERE key = ?", (key,))
+    return int(rows[0][0]) if rows else 0
+
+
+def write_audit(db: Database, audit: AuditEntry) -> None:
+    db.execute(
+        "INSERT INTO audit (incident_id, t, who, action, outcome, comment, address)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            audit.incident_id,
+            audit.t,
+            audit.who,
+            audit.action,
+            audit.outcome,
+            audit.comment,
+            audit.address,
+        ),
+    )
+
+
+def write_changes(db: Database, changes: Iterable[Change]) -> None:
+    for c in changes:
+        match c:
+            case IncidentOpened() | IncidentJoined():
+                _upsert_incident(db, c.incident, None, None)
+                e = c.event
+                db.execute(
+                    "INSERT INTO incident_events (incident_id, t, role, device, event, zone,"
+                    " msg_id, device_ts, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        c.incident.id,
+                        c.t,
+                        "opened" if isinstance(c, IncidentOpened) else "joined",
+                        e.device,
+                        e.event.value,
+                        e.zone,
+                        e.msg_id,
+                        e.device_ts,
+                        json_text(e.data),
+                    ),
+                )
+            case IncidentConfirmed() | IncidentAcknowledged():
+                _upsert_incident(db, c.incident, None, None)
+            case IncidentResolved():
+                _upsert_incident(db, c.incident, c.outcome.value, c.t)
+            case FaultRaised():
+                f = c.fault
+                db.execute(
+                    "INSERT INTO faults (number, device, fault, t, cleared_t)"
+                    " VALUES (?, ?, ?, ?, NULL)",
+                    (f.number, f.device, f.fault.value, f.t),
+                )
+            case FaultCleared():
+                db.execute(
+                    "UPDATE faults SET cleared_t = ? WHERE number = ?",
+                    (c.fault.cleared_t, c.fault.number),
+                )
+            case FloodlightCommanded():
+                db.execute(
+                    "INSERT INTO commands (t, floodlight, incident_id) VALUES (?, ?, ?)",
+                    (c.t, c.floodlight, c.incident_id),
+                )
+            case FloodlightReported():
+                db.execute(
+                    "INSERT INTO devices (id, floodlight_on) VALUES (?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET floodlight_on = excluded.floodlight_on",
+                    (c.floodlight, int(c.on)),
+                )
+            case DeviceAlarmChanged():
+                db.execute(
+                    "INSERT INTO devices (id, in_alarm) VALUES (?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET in_alarm = excluded.in_alarm",
+                    (c.device, int(c.in_alarm)),
+                )
+            case _:
+                pass
+
+
+def _upsert_incident(
+    db: Database, v: IncidentView, outcome: str | None, closed_t: float | None
+) -> None:
+    db.execute(
+        f"INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants only
+        " ON CONFLICT (id) DO UPDATE SET zones = excluded.zones,"
+        " confirmed_t = excluded.confirmed_t, modalities = excluded.modalities,"
+        " devices = excluded.devices, priority = excluded.priority, state = excluded.state,"
+        " last_joined_t = excluded.last_joined_t,"
+        " outcome = COALESCE(excluded.outcome, incidents.outcome),"
+        " closed_t = COALESCE(excluded.closed_t, incidents.closed_t)",
+        (
+            v.id,
+            json_text(list(v.zones)),
+            v.opened_t,
+            v.confirmed_t,
+            json_text([str(m) for m in v.modalities]),
+            json_text(list(v.devices)),
+            v.priority,
+            v.state.value,
+            v.last_joined_t,
+            outcome,
+            closed_t,
+        ),
+    )
