@@ -1,4 +1,4 @@
-"""Users, roles and credentials (contract section 7).
+"""Users, roles and credentials (docs/protocol.md §7).
 
 Tokens are never stored: the users file holds their SHA-256, and a presented
 token is hashed and compared in constant time against every user. The browser's

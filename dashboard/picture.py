@@ -1,4 +1,4 @@
-"""The tactical picture (contract section 7): what ``GET /api/picture`` and a
+"""The tactical picture (docs/protocol.md §7): what ``GET /api/picture`` and a
 websocket snapshot show. Built from the engine's current state, never stored."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The site file (contract section 1) as validated, immutable models.
+"""The site file (docs/protocol.md §1) as validated, immutable models.
 
 Pure: takes the already-loaded mapping, never reads a file. Shape and types are
 checked by pydantic; the cross-entry rules (zones that exist, unique ids, sane
@@ -87,7 +87,7 @@ class Camera(_Model):
 
 
 class FusionSettings(_Model):
-    """Correlation and supervision settings (contract section 1, ``fusion``)."""
+    """Correlation and supervision settings (docs/protocol.md §1, ``fusion``)."""
 
     window_s: float = Field(default=30, ge=0, description="Correlation window, seconds.")
     heartbeat_misses: int = Field(default=3, ge=1, description="Missed heartbeats to a fault.")
@@ -265,7 +265,7 @@ def _problems_from(exc: ValidationError) -> list[tuple[str, str]]:
         entry = _entry_path(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling against the contract, section 1)"
+            msg = "unknown field (check the spelling against docs/protocol.md §1)"
         elif err["type"] == "enum":
             msg = f"{msg} (got {err.get('input')!r})"
         problems.append((entry, msg))

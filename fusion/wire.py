@@ -31,7 +31,7 @@ from fusion.faults import Fault
 from fusion.incidents import IncidentView
 from fusion.records import IncidentRecord, IncidentTrail
 
-# -- the contract's report shapes (§6) ------------------------------------------------
+# -- the replay report's shapes (§6) --- ------------------------------------------------
 
 
 def incident_report(v: IncidentView) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def incident_report(v: IncidentView) -> dict[str, Any]:
 
 
 def fault_report(f: Fault) -> dict[str, Any]:
-    """A fault as the replay report lists it (the contract calls every device a sensor)."""
+    """A fault as the replay report lists it (its key calls every device a sensor)."""
     return {"sensor": f.device, "fault": str(f.fault), "t": f.t, "cleared_t": f.cleared_t}
 
 

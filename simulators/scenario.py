@@ -1,5 +1,5 @@
-"""Scenarios: what happens at the perimeter, turned into the sensor messages of contract
-section 2.
+"""Scenarios: what happens at the perimeter, turned into the device messages of
+docs/protocol.md §2.
 
 A scenario file tells a physical story (an intruder's path over the site plan at a
 walking or running speed, wind on a stretch of fence, an animal, a tampered or

@@ -1,4 +1,4 @@
-"""The ``vigie`` command line (contract section 5)."""
+"""The ``vigie`` command line (docs/protocol.md §5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The dashboard in a real browser (Debian's Chromium driven by Playwright), against a
-real `vigie serve` and a real Mosquitto, through the hooks of contract section 8."""
+real `vigie serve` and a real Mosquitto, through the hooks of docs/protocol.md §8."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A deliberately naive second reading of docs/protocol.md §2a and §3, for model-based tests.
 
 No indexes, no heaps, no horizons: linear scans over everything, written straight
-from the contract's sentences. The engine must produce the same report.
+from the protocol's sentences. The engine must produce the same report.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The message parser: every rejection reason of contract section 2, and no crash on any bytes."""
+"""The message parser: every rejection reason of docs/protocol.md §2, and no crash on any bytes."""
 
 from __future__ import annotations
 
