@@ -45,13 +45,10 @@ class Store:
             return list(conn.execute(sql).fetchall())
 
     def count(self, table: str) -> int:
-        return int(self.rows(f"SELECT COUNT(*) FROM {table}")[0][0])  # noqa: S608
+        return int(self.rows(f"SELECT COUNT(*) FROM {table}")[0][0])
 
     def ids(self, device: str) -> set[str]:
-        return {
-            r[0]
-            for r in self.rows(f"SELECT msg_id FROM messages WHERE device = '{device}'")  # noqa: S608
-        }
+        return {r[0] for r in self.rows(f"SELECT msg_id FROM messages WHERE device = '{device}'")}
 
 
 @pytest.fixture
