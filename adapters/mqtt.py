@@ -5,7 +5,9 @@ One persistent-session client (fixed client id, clean session off, QoS 1) that:
 - hands each received message to asyncio through a bounded hand-off whose
   overflow policy is **backpressure**: when the service is behind, paho's network
   thread waits, the broker holds the rest in our persistent session, and
-  ``backpressure_waits`` counts each wait. Nothing is dropped;
+  ``backpressure_waits`` counts each wait. Nothing is dropped. The hand-off is a
+  deque: the network thread wakes the event loop only when the ingest task is
+  waiting for work, not once per message (a wake-up is a system call);
 - acknowledges a message (PUBACK) only when the caller says it is safe on disk,
   so a crash before that makes the broker deliver it again;
 - publishes commands at QoS 1, queued by paho while the broker is away.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -69,10 +72,12 @@ class MqttLink:
         self.broker = broker
         self.client_id = client_id
         self.capacity = capacity
-        self._credits = threading.Semaphore(capacity)
-        self._queue: asyncio.Queue[RawMessage] = asyncio.Queue()
+        self._pending: deque[RawMessage] = deque()
+        self._space = threading.Condition()
+        self._waiting: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.received = 0
+        self.received = 0  # written by the network thread only
+        self.acked = 0  # written by the event loop only
         self.backpressure_waits = 0
 
     # -- lifecycle --------------------------------------------------------------
@@ -102,16 +107,24 @@ class MqttLink:
     @property
     def depth(self) -> int:
         """Messages handed over and not yet taken by :meth:`batch`."""
-        return self._queue.qsize()
+        return len(self._pending)
 
     async def batch(self, limit: int) -> list[RawMessage]:
         """Wait for at least one message, then take what is waiting, up to ``limit``."""
-        first = await self._queue.get()
-        taken = [first]
-        queue = self._queue
-        while len(taken) < limit and not queue.empty():
-            taken.append(queue.get_nowait())
-        return taken
+        pending = self._pending
+        while not pending:
+            loop = asyncio.get_running_loop()
+            self._waiting = waiting = loop.create_future()
+            if pending:  # arrived between the check and the flag: no wake-up is coming
+                self._waiting = None
+                break
+            try:
+                await waiting
+            finally:
+                self._waiting = None
+        take = min(limit, len(pending))
+        popleft = pending.popleft
+        return [popleft() for _ in range(take)]
 
     def ack(self, messages: Iterable[RawMessage]) -> None:
         """Tell the broker these are safely stored; frees room in the hand-off."""
@@ -121,7 +134,10 @@ class MqttLink:
             n += 1
             if m.qos > 0:
                 ack(m.mid, m.qos)
-        self._credits.release(n)
+        self.acked += n
+        if self.received - self.acked < self.capacity:
+            with self._space:
+                self._space.notify_all()
 
     # -- publishing -----------------------------------------------------------------
 
@@ -145,12 +161,21 @@ class MqttLink:
         except UnicodeDecodeError:
             topic = message._topic.decode("utf-8", errors="replace")
         raw = RawMessage(topic, bytes(message.payload), received, message.mid, message.qos)
-        if not self._credits.acquire(blocking=False):
+        if self.received - self.acked >= self.capacity:
             self.backpressure_waits += 1
-            while not self._credits.acquire(timeout=0.5):
-                if self.client.closing:
-                    return  # not acknowledged: the broker delivers it again next session
+            with self._space:
+                while self.received - self.acked >= self.capacity:
+                    if self.client.closing:
+                        return  # not acknowledged: the broker delivers it again next session
+                    self._space.wait(0.5)
         self.received += 1
+        self._pending.append(raw)
+        waiting = self._waiting
         loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._queue.put_nowait, raw)
+        if waiting is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(_wake, waiting)
+
+
+def _wake(waiting: asyncio.Future[None]) -> None:
+    if not waiting.done():
+        waiting.set_result(None)

@@ -101,9 +101,8 @@ class Ingest:
 
     def process(self, messages: list[RawMessage]) -> Batch:
         batch = Batch()
-        m = self.metrics
+        self.metrics.received.inc(len(messages))
         for raw in messages:
-            m.received.inc()
             try:
                 batch.received.append(self._one(raw))
             except Exception as exc:
@@ -195,12 +194,22 @@ class Ingest:
     def after_commit(self, batch: Batch) -> None:
         """Count what is on disk, log what was refused, send the floodlight commands."""
         m = self.metrics
+        accepted = dead = 0
         for r in batch.received:
             p = r.processed
             if r.dead is not None:
-                m.dead_letters.inc()
+                dead += 1
             elif p is not None:
-                self._count(p)
+                if p.verdict is Verdict.ACCEPTED and not p.id_reused:
+                    accepted += 1
+                    assert p.event is not None
+                    self.last_seen[p.event.device] = p.t
+                else:
+                    self._count(p)
+        if accepted:
+            m.accepted.inc(accepted)
+        if dead:
+            m.dead_letters.inc(dead)
         changes = batch.all_changes()
         for subscriber in self.subscribers:
             subscriber(changes)

@@ -208,3 +208,44 @@ def test_dead_letters_are_for_admins_only(service: tuple[VigieProcess, Store]) -
     assert vigie.get("/api/dead-letters", OPERATOR).status_code == 403
     response = vigie.get("/api/dead-letters", ADMIN)
     assert response.status_code == 200 and response.json() == []
+
+
+def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
+    site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
+) -> None:
+    """The service's PostgreSQL role is locked out and its connection cut mid-stream:
+    /healthz says so, nothing is acknowledged, and everything is stored once it is back."""
+    role = f"vigie_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    schema = pg_url.split("search_path%3D")[1]
+    admin = psycopg.connect(pg_url.split("?")[0], autocommit=True)
+    admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
+    url = pg_url.replace("postgres@", f"{role}@")
+    vigie = VigieProcess(site_file, users_file, url, broker, tmp_path)
+    try:
+        vigie.start()
+        store = Store(pg_url)
+        with Gateway(broker.port) as gw:
+            for i in range(100):
+                gw.event("ir", "ir-09", id=f"a-{i}", event="heartbeat")
+            gw.flush()
+            eventually(lambda: len(store.ids("ir-09")) == 100, what="first 100 stored")
+            admin.execute(f'ALTER ROLE "{role}" NOLOGIN')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+            for i in range(100):
+                gw.event("ir", "ir-09", id=f"b-{i}", event="heartbeat")
+            gw.flush()
+            eventually(lambda: vigie.get("/healthz").status_code == 503, what="503 while down")
+            assert vigie.get("/healthz").json()["store"] is False
+            admin.execute(f'ALTER ROLE "{role}" LOGIN')
+            eventually(lambda: len(store.ids("ir-09")) == 200, within_s=30, what="all stored")
+            eventually(lambda: vigie.get("/healthz").status_code == 200, what="healthy again")
+        assert store.count("messages") == 200 and store.count("dead_letters") == 0
+    finally:
+        vigie.stop()
+        admin.execute(f'DROP OWNED BY "{role}" CASCADE')
+        admin.execute(f'DROP ROLE "{role}"')
+        admin.close()
