@@ -217,7 +217,7 @@ def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
     /healthz says so, nothing is acknowledged, and everything is stored once it is back."""
     role = f"vigie_{tmp_path.name[-12:].replace('-', '_').lower()}"
     schema = pg_url.split("search_path%3D")[1]
-    admin = psycopg.connect(pg_url.split("?")[0], autocommit=True)
+    admin = psycopg.connect(pg_url.split("?", maxsplit=1)[0], autocommit=True)
     admin.execute(f'CREATE ROLE "{role}" LOGIN')
     admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
     url = pg_url.replace("postgres@", f"{role}@")
