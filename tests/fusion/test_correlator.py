@@ -17,7 +17,7 @@ from fusion.changes import (
     IncidentOpened,
     ZoneState,
 )
-from fusion.correlator import Correlator, UnknownIncident
+from fusion.correlator import Correlator, EngineState, UnknownIncident
 from fusion.events import Modality
 from fusion.faults import FaultType
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
@@ -362,3 +362,17 @@ def test_heartbeat_lost_on_a_device_with_no_heartbeat_never_happens() -> None:
     )
     assert {f.device for f in c.open_faults()} == {"ir-01", "cam-01"}
     assert FaultType.HEARTBEAT_LOST in {f.fault for f in c.open_faults()}
+
+
+def test_rule6_after_a_restart_silence_counts_from_the_restart() -> None:
+    """A device last heard long before an outage gets no fault dated inside the outage."""
+    site = strip_site()
+    before = Correlator(site, start=0.0)
+    feed(before, 100, "ir-01", "heartbeat", "h1")
+    state = EngineState(last_heard={"ir-01": 100.0, "cam-01": 100.0})
+    c = Correlator(site, start=5000.0, state=state)  # restarted after a long outage
+    assert faults(c.advance(5014.9)) == []
+    assert faults(c.advance(5030)) == [
+        ("cam-01", "heartbeat_lost", 5015, None),
+        ("ir-01", "heartbeat_lost", 5030, None),
+    ]
