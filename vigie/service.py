@@ -27,6 +27,7 @@ import orjson
 from adapters.mqtt import Broker, MqttLink, RawMessage
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
+from dashboard.sessions import SessionRecord
 from dashboard.wire import change_json, incident_json
 from fusion.changes import Change, FloodlightCommanded
 from fusion.correlator import Correlator, UnknownIncident
@@ -37,6 +38,7 @@ from fusion.site import Site
 from fusion.topics import command_topic, still_of, still_subscription, subscription
 from vigie.metrics import Metrics
 from vigie.store import AuditEntry, Batch, Store, StoreError
+from vigie.store.sessions import SessionTable
 from vigie.supervisor import supervise
 
 log = logging.getLogger("vigie.service")
@@ -77,6 +79,7 @@ class Service:
         self._parser = MessageParser(config.site)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
         self._store: Store | None = None
+        self._sessions: SessionTable | None = None
         self._engine: Correlator | None = None
         self._link: MqttLink | None = None
         self._last_seen: dict[str, float] = {}
@@ -133,6 +136,7 @@ class Service:
                     for job in jobs:
                         job.cancel()
         finally:
+            await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
 
@@ -348,6 +352,31 @@ class Service:
         self._after_commit(changes, [])
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    # -- dashboard sessions (dashboard/sessions.py), on the store's thread ----------------
+
+    async def load_sessions(self) -> list[SessionRecord]:
+        return await self._db(lambda: self._session_table().load())
+
+    async def save_session(self, record: SessionRecord) -> None:
+        await self._db(lambda: self._session_table().save(record))
+
+    async def touch_sessions(self, last_used: dict[str, float]) -> None:
+        await self._db(lambda: self._session_table().touch(last_used))
+
+    async def end_sessions(self, ids: list[str]) -> None:
+        await self._db(lambda: self._session_table().end(ids))
+
+    def _session_table(self) -> SessionTable:
+        """Opened on first use, once the store has opened and migrated the database."""
+        if self._sessions is None:
+            self._sessions = SessionTable(self.store.url)
+        return self._sessions
+
+    def _close_sessions(self) -> None:
+        if self._sessions is not None:
+            self._sessions.close()
+            self._sessions = None
 
     # -- views ---------------------------------------------------------------------------
 

@@ -49,6 +49,11 @@ MIGRATIONS: Final[list[list[str]]] = [
             msg_id TEXT NOT NULL, jpeg {blob} NOT NULL)""",
         "CREATE INDEX evidence_camera_t ON evidence (camera, t)",
     ],
+    [  # 3: the dashboard's sign-in sessions (vigie/store/sessions.py); ids kept hashed
+        """CREATE TABLE sessions (
+            id_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            created {real} NOT NULL, last_used {real} NOT NULL)""",
+    ],
 ]
 
 
