@@ -146,6 +146,8 @@ def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"cross-origin-resource-policy", b"same-origin"),
     ]
+    if scope.get("scheme") in ("https", "wss"):  # reached over TLS: stay on it for a year
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
     if str(scope.get("path", "")).startswith("/api/"):
         headers.append((b"cache-control", b"no-store"))
     return headers
