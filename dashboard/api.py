@@ -1,33 +1,51 @@
-"""REST and websocket API of docs/protocol.md §7, with typed bodies (OpenAPI at /docs)."""
+"""REST and websocket API of docs/protocol.md §7 (OpenAPI at /openapi.json).
 
+Security at the edge (docs/service.md, "Security"): request bodies over 64 KiB are
+refused before they are read; every answer carries a Content-Security-Policy and
+its companions; callers are identified first (401), then their role is checked
+(403), then their body (415, 422); a session cookie is honoured only on requests
+from the service's own origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Final, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from dashboard.auth import SESSION_COOKIE, SESSION_S, Role, User, Users
+from dashboard.auth import Role, Users
+from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
+from dashboard.credentials import Caller, Credentials
 from dashboard.hub import Hub
+from dashboard.security import BodyLimit, SecurityHeaders
+from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
 from fusion.correlator import UnknownIncident
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
+
+STATIC = Path(__file__).with_name("static")
+EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
+"""An evidence number as the store can hold it (a 64-bit integer)."""
+
+SESSION_ENDED_CODE: Final = 1008  # policy violation: the credential no longer holds
 
 
 class StoreBusy(RuntimeError):
     """The service could not commit a decision in time: answered 503, try again."""
 
 
-MAX_COMMENT = 2000
-STATIC = Path(__file__).with_name("static")
-
-
-class ControlRoom(Protocol):
+class ControlRoom(SessionStore, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
@@ -48,63 +66,32 @@ class ControlRoom(Protocol):
     ) -> dict[str, Any]: ...
 
 
-class AckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    comment: str = Field(default="", max_length=MAX_COMMENT)
+class WebSettings(BaseModel):
+    """What an installation may tune at the edge (``vigie serve`` reads it from the
+    environment, see :mod:`vigie.serve`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sessions: SessionPolicy = SessionPolicy()
+    trusted_origins: tuple[str, ...] = Field(
+        default=(),
+        description="origins, besides the service's own, whose pages may use the session "
+        "cookie (a reverse proxy that rewrites Host)",
+    )
 
 
-class ResolveBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    outcome: Outcome
-    comment: str = Field(default="", max_length=MAX_COMMENT)
-
-
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str
-    token: str | None = None
-    password: str | None = None
-
-
-def create_app(  # noqa: PLR0915 - one closure per route
+def create_app(
     room: ControlRoom,
     users: Users,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
-    secure_cookie: bool = False,
+    settings: WebSettings | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    app = FastAPI(title="Vigie", version="0.1.0", lifespan=lifespan)
-
-    def user_of(request: HTTPConnection) -> User | None:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            return users.by_token(header[7:].strip())
-        cookie = request.cookies.get(SESSION_COOKIE)
-        return users.from_session(cookie, time.time()) if cookie else None
-
-    def viewer(request: Request) -> User:
-        user = user_of(request)
-        if user is None:
-            raise HTTPException(
-                401,
-                "a valid bearer token or session is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return user
-
-    def actor(user: Annotated[User, Depends(viewer)]) -> User:
-        if not user.role.may_act:
-            raise HTTPException(403, f"a {user.role} may not acknowledge or resolve")
-        return user
-
-    def admin(user: Annotated[User, Depends(viewer)]) -> User:
-        if user.role is not Role.ADMIN:
-            raise HTTPException(403, "only an admin may see this")
-        return user
-
-    Viewer = Annotated[User, Depends(viewer)]
-    Actor = Annotated[User, Depends(actor)]
-    Admin = Annotated[User, Depends(admin)]
-
+    settings = settings or WebSettings()
+    app = FastAPI(title="Vigie", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    book = SessionBook(room, users, settings.sessions, clock)
+    app.state.credentials = Credentials(users, book, clock, settings.trusted_origins)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -112,80 +99,123 @@ def create_app(  # noqa: PLR0915 - one closure per route
         """The control-room page; it signs in and reads everything through the API."""
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
-    @app.post("/api/login")
+    _sign_in_routes(app, book, settings.sessions)
+    _picture_routes(app, room)
+    _websocket_route(app, room)
+    return app
+
+
+async def _viewer(request: Request) -> Caller:
+    credentials: Credentials = request.app.state.credentials
+    return await credentials.caller(request)
+
+
+def _actor(caller: Annotated[Caller, Depends(_viewer)]) -> Caller:
+    if not caller.user.role.may_act:
+        raise HTTPException(403, f"a {caller.user.role} may not acknowledge or resolve")
+    return caller
+
+
+def _admin(caller: Annotated[Caller, Depends(_viewer)]) -> Caller:
+    if caller.user.role is not Role.ADMIN:
+        raise HTTPException(403, "only an admin may see this")
+    return caller
+
+
+Viewer = Annotated[Caller, Depends(_viewer)]
+Actor = Annotated[Caller, Depends(_actor)]
+Admin = Annotated[Caller, Depends(_admin)]
+
+
+def _sign_in_routes(app: FastAPI, book: SessionBook, policy: SessionPolicy) -> None:
+    credentials: Credentials = app.state.credentials
+
+    @app.post("/api/login", openapi_extra=body_doc(LoginBody))
     async def login(request: Request, response: Response) -> dict[str, str]:
-        body = await _login_body(request)
-        user = users.login(body.username, body.token or body.password or "")
-        if user is None:
-            raise HTTPException(401, "unknown user or wrong token")
+        """Sign in with a name and a token; answers with the session cookie."""
+        credentials.same_origin(request)
+        body = await json_body(request, LoginBody)
+        assert body is not None
+        user = await credentials.sign_in(request, body.username, body.token or body.password or "")
+        previous = request.cookies.get(SESSION_COOKIE)
+        if previous:
+            await book.end(previous)
         response.set_cookie(
             SESSION_COOKIE,
-            users.session(user, time.time()),
-            max_age=SESSION_S,
+            await book.open(user),
+            max_age=int(policy.absolute_s),
             httponly=True,
             samesite="strict",
-            secure=secure_cookie,
+            secure=request.url.scheme == "https",
             path="/",
         )
         return {"name": user.name, "role": str(user.role)}
 
     @app.post("/api/logout")
-    async def logout(response: Response) -> dict[str, str]:
-        response.delete_cookie(SESSION_COOKIE, path="/")
+    async def logout(request: Request, response: Response) -> dict[str, str]:
+        """End the session: its cookie is worthless from now on, here and on disk."""
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            credentials.same_origin(request)
+            require_json(request)
+            await book.end(session)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
         return {"status": "logged out"}
 
     @app.get("/api/me")
-    async def me(user: Viewer) -> dict[str, Any]:
+    async def me(caller: Viewer) -> dict[str, Any]:
+        user = caller.user
         return {"name": user.name, "role": str(user.role), "may_act": user.role.may_act}
 
+
+def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
     @app.get("/api/picture")
-    async def picture(user: Viewer) -> dict[str, Any]:
+    async def picture(caller: Viewer) -> dict[str, Any]:
         return room.picture()
 
     @app.get("/api/incidents")
-    async def incidents(user: Viewer, state: IncidentState | None = None) -> list[dict[str, Any]]:
+    async def incidents(caller: Viewer, state: IncidentState | None = None) -> list[dict[str, Any]]:
         return await room.incidents(state)
 
     @app.get("/api/incidents/{incident_id}")
-    async def incident(incident_id: str, user: Viewer) -> dict[str, Any]:
+    async def incident(incident_id: str, caller: Viewer) -> dict[str, Any]:
         found = await room.incident(incident_id)
         if found is None:
-            raise HTTPException(404, f"no incident {incident_id}")
+            raise HTTPException(404, f"no incident {incident_id[:100]}")
         return found
 
-    @app.post("/api/incidents/{incident_id}/ack")
-    async def ack(
-        incident_id: str, user: Actor, request: Request, body: AckBody | None = None
-    ) -> dict[str, Any]:
+    @app.post("/api/incidents/{incident_id}/ack", openapi_extra=body_doc(AckBody, required=False))
+    async def ack(incident_id: str, caller: Actor, request: Request) -> dict[str, Any]:
         """Acknowledge; the body (a comment) may be left out."""
+        body = await json_body(request, AckBody, optional=True)
         comment = body.comment if body is not None else ""
         return await _decide(
-            lambda: room.acknowledge(incident_id, user.name, comment, _address(request)),
+            lambda: room.acknowledge(incident_id, caller.user.name, comment, _address(request)),
             incident_id,
         )
 
-    @app.post("/api/incidents/{incident_id}/resolve")
-    async def resolve(
-        incident_id: str, body: ResolveBody, user: Actor, request: Request
-    ) -> dict[str, Any]:
+    @app.post("/api/incidents/{incident_id}/resolve", openapi_extra=body_doc(ResolveBody))
+    async def resolve(incident_id: str, caller: Actor, request: Request) -> dict[str, Any]:
+        body = await json_body(request, ResolveBody)
+        assert body is not None
         return await _decide(
             lambda: room.resolve(
-                incident_id, user.name, body.outcome, body.comment, _address(request)
+                incident_id, caller.user.name, body.outcome, body.comment, _address(request)
             ),
             incident_id,
         )
 
     @app.get("/api/evidence/{seq}.jpg")
-    async def evidence(seq: int, user: Viewer) -> Response:
-        jpeg = await room.evidence(seq)
+    async def evidence(seq: str, caller: Viewer) -> Response:
+        jpeg = await room.evidence(int(seq)) if EVIDENCE_NUMBER.match(seq) else None
         if jpeg is None:
-            raise HTTPException(404, f"no evidence {seq}")
+            raise HTTPException(404, f"no evidence {seq[:30]}")
         return Response(
             jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
         )
 
     @app.get("/api/dead-letters")
-    async def dead_letters(user: Admin) -> list[dict[str, Any]]:
+    async def dead_letters(caller: Admin) -> list[dict[str, Any]]:
         """Messages set aside because processing or storing them failed, newest first."""
         return [
             {
@@ -206,43 +236,47 @@ def create_app(  # noqa: PLR0915 - one closure per route
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     @app.get("/metrics")
-    async def metrics(user: Viewer) -> Response:
+    async def metrics(caller: Viewer) -> Response:
         return Response(generate_latest(room.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _websocket_route(app: FastAPI, room: ControlRoom) -> None:
+    credentials: Credentials = app.state.credentials
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
-        if user_of(websocket) is None:
+        """Snapshot then updates, while the caller's credential holds."""
+        try:
+            caller = await credentials.caller(websocket)
+        except HTTPException as exc:
             await websocket.send_denial_response(
-                JSONResponse({"detail": "a valid bearer token or session is required"}, 401)
+                JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
             )
             return
         await websocket.accept()
-        await room.hub.serve(websocket)
-
-    return app
+        serving = asyncio.create_task(room.hub.serve(websocket))
+        watching = asyncio.create_task(credentials.until_invalid(caller))
+        try:
+            done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (serving, watching):
+                task.cancel()
+            await asyncio.gather(serving, watching, return_exceptions=True)
+        if watching in done and websocket.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+                await websocket.close(SESSION_ENDED_CODE, "session ended: sign in again")
 
 
 async def _decide(action: Callable[[], Any], incident_id: str) -> dict[str, Any]:
     try:
         result: dict[str, Any] = await action()
     except UnknownIncident:
-        raise HTTPException(404, f"no incident {incident_id}") from None
+        raise HTTPException(404, f"no incident {incident_id[:100]}") from None
     except IllegalTransition as exc:
         raise HTTPException(409, str(exc)) from None
     except StoreBusy as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     return result
-
-
-async def _login_body(request: Request) -> LoginBody:
-    if request.headers.get("content-type", "").startswith("application/json"):
-        raw: Any = await request.json()
-    else:
-        raw = dict(await request.form())
-    try:
-        return LoginBody.model_validate(raw)
-    except ValueError as exc:
-        raise HTTPException(422, "username and token are required") from exc
 
 
 def _address(request: Request) -> str | None:

@@ -1,17 +1,23 @@
 """Users, roles and credentials (docs/protocol.md §7).
 
 Tokens are never stored: the users file holds their SHA-256, and a presented
-token is hashed and compared in constant time against every user. The browser's
-session cookie is ``name.expiry.mac`` where the MAC is keyed with that user's
-token hash: nothing else to keep secret, sessions survive a restart of the
-service, and changing a user's token ends their sessions.
+token is hashed and compared in constant time against every user. The browser
+signs in once and then holds a server-side session (:mod:`dashboard.sessions`).
+
+The users file is read again when it changes on disk (checked at most once a
+second), so that removing a user or changing a role or a token takes effect
+without a restart, and ends that user's sessions. A file that has become
+invalid is reported and the previous users stay in force: locking the whole
+control room out over a typo would be worse.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+import logging
+import os
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,9 +26,11 @@ from typing import Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SESSION_COOKIE: Final = "vigie_session"
-SESSION_S: Final = 12 * 3600
-"""A control-room shift; the operator logs in again at the next one."""
+log = logging.getLogger("vigie.auth")
+
+RELOAD_CHECK_S: Final = 1.0
+"""How often the users file's modification time is looked at; a stat per request
+would be cheap too, but once a second is already faster than anyone edits it."""
 
 
 class Role(StrEnum):
@@ -57,6 +65,13 @@ class User:
     role: Role
     token_sha256: bytes
 
+    @property
+    def fingerprint(self) -> str:
+        """Identifies this entry of the users file: a session opened under one entry
+        is not valid under another (changed role or token, user removed and re-added)."""
+        entry = f"{self.name}\n{self.role}\n{self.token_sha256.hex()}".encode()
+        return hashlib.sha256(entry).hexdigest()
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -65,35 +80,49 @@ def hash_token(token: str) -> str:
 class Users:
     """The people who may use the dashboard."""
 
-    def __init__(self, users: list[User]) -> None:
+    def __init__(self, users: list[User], path: Path | None = None) -> None:
+        self._set(users)
+        self._path = path
+        self._stamp = _stamp(path) if path is not None else None
+        self._checked = time.monotonic()
+
+    def _set(self, users: list[User]) -> None:
         self._users = users
         self._by_name = {u.name: u for u in users}
 
     @classmethod
     def from_yaml(cls, text: str, source: str) -> Users:
-        try:
-            data = _UsersFile.model_validate(yaml.safe_load(text))
-        except (yaml.YAMLError, ValidationError) as exc:
-            raise UsersFileError(f"{source}: {_first_problem(exc)}") from exc
-        names = [u.name for u in data.users]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise UsersFileError(f"{source}: users: duplicate name {dupes[0]!r}")
-        return cls([User(u.name, u.role, bytes.fromhex(u.token_sha256)) for u in data.users])
+        return cls(_parse(text, source))
 
     @classmethod
     def load(cls, path: Path) -> Users:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsersFileError(f"{path}: cannot read the users file: {exc}") from exc
-        return cls.from_yaml(text, str(path))
+        return cls(_read(path), path)
 
     def __len__(self) -> int:
         return len(self._users)
 
+    def refresh(self) -> None:
+        """Read the users file again if it changed on disk (at most once a second)."""
+        if self._path is None or time.monotonic() - self._checked < RELOAD_CHECK_S:
+            return
+        self._checked = time.monotonic()
+        stamp = _stamp(self._path)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            users = _read(self._path)
+        except UsersFileError as exc:
+            log.error("users file changed but cannot be used, keeping the previous one: %s", exc)
+            return
+        self._set(users)
+        log.warning("users file %s read again: %d users", self._path, len(users))
+
+    def by_name(self, name: str) -> User | None:
+        return self._by_name.get(name)
+
     def by_token(self, token: str) -> User | None:
-        digest = hashlib.sha256(token.encode()).digest()
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         found = None
         for user in self._users:  # no early exit: the time does not depend on who matched
             if hmac.compare_digest(digest, user.token_sha256):
@@ -102,29 +131,37 @@ class Users:
 
     def login(self, name: str, token: str) -> User | None:
         user = self.by_token(token)
-        return user if user is not None and hmac.compare_digest(user.name, name) else None
-
-    def session(self, user: User, now: float) -> str:
-        expiry = int(now) + SESSION_S
-        name = base64.urlsafe_b64encode(user.name.encode()).decode().rstrip("=")
-        return f"{name}.{expiry}.{_mac(user, expiry)}"
-
-    def from_session(self, cookie: str, now: float) -> User | None:
-        try:
-            name_b64, expiry_text, mac = cookie.split(".")
-            name = base64.urlsafe_b64decode(name_b64 + "=" * (-len(name_b64) % 4)).decode()
-            expiry = int(expiry_text)
-        except ValueError:
+        if user is None:
             return None
-        user = self._by_name.get(name)
-        if user is None or expiry < now:
-            return None
-        return user if hmac.compare_digest(mac, _mac(user, expiry)) else None
+        return user if hmac.compare_digest(user.name.encode(), name.encode()) else None
 
 
-def _mac(user: User, expiry: int) -> str:
-    msg = f"{user.name}\n{expiry}".encode()
-    return hmac.new(user.token_sha256, msg, hashlib.sha256).hexdigest()
+def _read(path: Path) -> list[User]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsersFileError(f"{path}: cannot read the users file: {exc}") from exc
+    return _parse(text, str(path))
+
+
+def _parse(text: str, source: str) -> list[User]:
+    try:
+        data = _UsersFile.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise UsersFileError(f"{source}: {_first_problem(exc)}") from exc
+    names = [u.name for u in data.users]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsersFileError(f"{source}: users: duplicate name {dupes[0]!r}")
+    return [User(u.name, u.role, bytes.fromhex(u.token_sha256)) for u in data.users]
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _first_problem(exc: Exception) -> str:

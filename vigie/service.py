@@ -22,6 +22,7 @@ from adapters.mqtt import MqttLink
 from dashboard.api import StoreBusy
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
+from dashboard.sessions import SessionRecord
 from fusion.correlator import Correlator, UnknownIncident
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
 from fusion.intake import Intake
@@ -37,6 +38,7 @@ from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
 from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
+from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
 
 log = logging.getLogger("vigie.service")
@@ -69,6 +71,7 @@ class Service:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
         self._lock = asyncio.Lock()
         self._store: Store | None = None
+        self._sessions: SessionTable | None = None
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
         self._link: MqttLink | None = None
@@ -143,6 +146,7 @@ class Service:
                     for job in jobs:
                         job.cancel()
         finally:
+            await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
 
@@ -304,6 +308,31 @@ class Service:
         self.hub.publish(changes_json(changes), [])
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    # -- sign-in sessions (dashboard/sessions.py keeps them; they live in the store) ------
+
+    async def load_sessions(self) -> list[SessionRecord]:
+        return await self._db(lambda: self._session_table().load())
+
+    async def save_session(self, record: SessionRecord) -> None:
+        await self._db(lambda: self._session_table().save(record))
+
+    async def touch_sessions(self, last_used: dict[str, float]) -> None:
+        await self._db(lambda: self._session_table().touch(last_used))
+
+    async def end_sessions(self, ids: list[str]) -> None:
+        await self._db(lambda: self._session_table().end(ids))
+
+    def _session_table(self) -> SessionTable:
+        """Opened on first use, once the store has opened and migrated the database."""
+        if self._sessions is None:
+            self._sessions = SessionTable(self.store.url)
+        return self._sessions
+
+    def _close_sessions(self) -> None:
+        if self._sessions is not None:
+            self._sessions.close()
+            self._sessions = None
 
     # -- views ---------------------------------------------------------------------------
 

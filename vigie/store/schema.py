@@ -49,7 +49,12 @@ MIGRATIONS: Final[list[list[str]]] = [
             msg_id TEXT NOT NULL, jpeg {blob} NOT NULL)""",
         "CREATE INDEX evidence_camera_t ON evidence (camera, t)",
     ],
-    [  # 3: one word per idea ("device" is anything that reports); poison messages set aside
+    [  # 3: the dashboard's sign-in sessions (vigie/store/sessions.py); ids kept hashed
+        """CREATE TABLE sessions (
+            id_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            created {real} NOT NULL, last_used {real} NOT NULL)""",
+    ],
+    [  # 4: one word per idea ("device" is anything that reports); poison messages set aside
         "ALTER TABLE messages RENAME COLUMN sensor TO device",
         "ALTER TABLE incident_events RENAME COLUMN sensor TO device",
         "ALTER TABLE faults RENAME COLUMN sensor TO device",
