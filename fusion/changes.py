@@ -12,6 +12,7 @@ from enum import StrEnum
 from fusion.events import DeviceEvent
 from fusion.faults import Fault
 from fusion.incidents import IncidentView, Outcome
+from fusion.intel import IntelItem
 
 
 class ZoneState(StrEnum):
@@ -106,6 +107,25 @@ class ZoneStateChanged:
     degraded: bool
 
 
+@dataclass(frozen=True, slots=True)
+class IntelUpdated:
+    """An intelligence item was issued, replaced or withdrawn, or its window opened
+    (``activated``) or closed (``expired``)."""
+
+    t: float
+    item: IntelItem
+    change: str
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneWatchChanged:
+    """A zone went on watch (an active, credible item names it) or came off it."""
+
+    t: float
+    zone: str
+    watch: bool
+
+
 Change = (
     IncidentOpened
     | IncidentJoined
@@ -118,4 +138,6 @@ Change = (
     | FloodlightReported
     | DeviceAlarmChanged
     | ZoneStateChanged
+    | IntelUpdated
+    | ZoneWatchChanged
 )

@@ -34,6 +34,8 @@ from fusion.incidents import (
     Outcome,
     incident_id,
 )
+from fusion.intel import IntelItem, IntelMessage
+from fusion.intel_book import IntelBook
 from fusion.site import SensorKind, Site
 
 _OPENS = frozenset({EventType.ALARM, EventType.PERSON})
@@ -60,6 +62,7 @@ class EngineState:
     devices_in_alarm: frozenset[str] = frozenset()
     next_incident: int = 1
     next_fault: int = 1
+    intel_items: tuple[IntelItem, ...] = ()
 
 
 class Correlator:
@@ -85,6 +88,8 @@ class Correlator:
         lost = [f.device for f in state.open_faults if f.fault is FaultType.HEARTBEAT_LOST]
         self._watch = HeartbeatWatch(limits, start, state.last_heard, lost)
         self._faults = FaultBook(state.open_faults, state.next_fault)
+        self.intel = IntelBook([z.id for z in site.zones], state.intel_items)
+        self.intel.settle(start)
         self._incidents: dict[str, Incident] = {}
         self._recent: dict[str, Incident] = {}
         self._zone_incidents: dict[str, int] = defaultdict(int)
@@ -141,8 +146,16 @@ class Correlator:
             out.append(FloodlightReported(now, event.device, on))
         return out
 
+    def ingest_intel(self, message: IntelMessage, now: float) -> list[Change]:
+        """Apply one valid, new intelligence message received at ``now``. An item never
+        opens an incident: it is linked to those that events open or join."""
+        out = self.advance(now)
+        out.extend(self.intel.apply(message, now))
+        return out
+
     def advance(self, now: float) -> list[Change]:
-        """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due."""
+        """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due, and
+        open or close the intelligence windows whose instant came."""
         out: list[Change] = []
         due = self._watch.due(now)
         for deadline, device in due:
@@ -150,11 +163,16 @@ class Correlator:
             if fault is not None:
                 out.append(FaultRaised(fault))
                 self._zone_faults_changed(device, +1, deadline, out)
+        if (next_intel := self.intel.next_deadline()) is not None and next_intel <= now:
+            out.extend(self.intel.advance(now))
         return out
 
     def next_deadline(self) -> float | None:
         """When :meth:`advance` should next be called, at the latest."""
-        return self._watch.next_deadline()
+        deadlines = [
+            d for d in (self._watch.next_deadline(), self.intel.next_deadline()) if d is not None
+        ]
+        return min(deadlines) if deadlines else None
 
     def acknowledge(self, incident: str, now: float, by: str, comment: str) -> list[Change]:
         inc = self._incident(incident)
@@ -236,6 +254,7 @@ class Correlator:
             target.confirmed_t = now
             for z in target.zones:
                 self._zone_confirmed[z] += 1
+        target.intel |= self.intel.linked(target.zones, now)
         view = target.view()
         out.append(IncidentJoined(now, view, event, new_zone))
         if confirmed_now:
@@ -280,6 +299,7 @@ class Correlator:
             join_seq=0,
             modalities={modality},
             devices={event.device},
+            intel=self.intel.linked((zone,), now),
         )
         self._next_incident += 1
         self._incidents[inc.id] = inc
@@ -349,4 +369,5 @@ def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]
         confirmed_t=v.confirmed_t,
         state=v.state,
         commanded=set(commanded),
+        intel=set(v.intel),
     )

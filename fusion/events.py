@@ -99,6 +99,8 @@ class RejectReason(StrEnum):
     BAD_TS = "bad_ts"
     BAD_STATE = "bad_state"
     UNSUPPORTED_VALUE = "unsupported_value"
+    UNKNOWN_SOURCE = "unknown_source"
+    BAD_INTEL = "bad_intel"
     BAD_RECORDING_LINE = "bad_recording_line"
 
 
@@ -114,3 +116,12 @@ class Rejection:
     def log_line(self) -> str:
         text = self.prefix.decode("utf-8", errors="backslashreplace")
         return f"rejected {self.topic!r}: {self.reason} ({self.detail}); payload starts {text!r}"
+
+
+class Refused(Exception):
+    """Raised inside parsing to refuse a message; turned into a :class:`Rejection`."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail

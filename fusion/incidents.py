@@ -57,6 +57,8 @@ class IncidentView:
     priority: int
     state: IncidentState
     last_joined_t: float
+    intel: tuple[str, ...] = ()
+    """Intelligence items linked to the incident (docs/protocol.md §9), sorted."""
 
     @property
     def confirmed(self) -> bool:
@@ -78,11 +80,13 @@ class Incident:
     confirmed_t: float | None = None
     state: IncidentState = IncidentState.OPEN
     commanded: set[str] = field(default_factory=set)
+    intel: set[str] = field(default_factory=set)
 
     @property
     def priority(self) -> int:
-        """Rule 4 (docs/protocol.md §3): highest zone criticality, +1 once confirmed, at most 5."""
-        bonus = 1 if self.confirmed_t is not None else 0
+        """Rule 4 (docs/protocol.md §3, amended by §9): highest zone criticality, +1 once
+        confirmed, +1 once an intelligence item is linked, at most 5."""
+        bonus = (1 if self.confirmed_t is not None else 0) + (1 if self.intel else 0)
         return min(MAX_PRIORITY, self.criticality + bonus)
 
     def is_active(self, now: float, window_s: float) -> bool:
@@ -100,6 +104,7 @@ class Incident:
             priority=self.priority,
             state=self.state,
             last_joined_t=self.last_joined_t,
+            intel=tuple(sorted(self.intel)),
         )
 
 

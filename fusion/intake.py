@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fusion.changes import Change
 from fusion.correlator import Correlator
 from fusion.dedup import DuplicateFilter, Seen, payload_key
 from fusion.events import DeviceEvent, Rejection, RejectReason
-from fusion.parser import MessageParser
+from fusion.intel import IntelMessage
+from fusion.parser import MessageParser, Parsed
 from fusion.recording import RecordedMessage, encode_payload
 from fusion.site import Site
 
@@ -39,7 +41,7 @@ class Processed:
     verdict: Verdict
     t: float
     changes: list[Change] = field(default_factory=list)
-    event: DeviceEvent | None = None
+    event: DeviceEvent | IntelMessage | None = None
     rejection: Rejection | None = None
     id_reused: bool = False
     """An accepted event whose id this device had used before with other content."""
@@ -94,7 +96,7 @@ class Intake:
             return self.receive(rec.topic, rec.raw, rec.t)
         now = self.now(rec.t)
         changes = self.engine.advance(now)
-        parsed: DeviceEvent | Rejection
+        parsed: Parsed
         if rec.unsupported is not None:
             parsed = Rejection(
                 rec.topic, RejectReason.UNSUPPORTED_VALUE, rec.unsupported, b"<recorded value>"
@@ -105,11 +107,25 @@ class Intake:
             return Processed(Verdict.REJECTED, now, changes, rejection=parsed)
         return self._offer(parsed, payload_key(encode_payload(rec.value)), now, changes)
 
-    def _offer(self, event: DeviceEvent, key: int, now: float, changes: list[Change]) -> Processed:
+    def receive_intel_from(self, source: str, body: Any, received: float) -> Processed:
+        """An intelligence message issued through the API by the analyst ``source``."""
+        now = self.now(received)
+        changes = self.engine.advance(now)
+        parsed = self.parser.parse_intel_from(source, body)
+        if isinstance(parsed, Rejection):
+            return Processed(Verdict.REJECTED, now, changes, rejection=parsed)
+        return self._offer(parsed, payload_key(encode_payload(body)), now, changes)
+
+    def _offer(
+        self, event: DeviceEvent | IntelMessage, key: int, now: float, changes: list[Change]
+    ) -> Processed:
         seen = self._dedup.offer(event.device, event.msg_id, key, now)
         if seen is Seen.DUPLICATE:
             return Processed(Verdict.DUPLICATE, now, changes, event=event)
-        changes.extend(self.engine.ingest(event, now))
+        if isinstance(event, IntelMessage):
+            changes.extend(self.engine.ingest_intel(event, now))
+        else:
+            changes.extend(self.engine.ingest(event, now))
         return Processed(
             Verdict.ACCEPTED, now, changes, event=event, id_reused=seen is Seen.ID_REUSED
         )

@@ -28,9 +28,11 @@ from fusion.events import (
     DeviceEvent,
     DeviceKind,
     EventType,
+    Refused,
     Rejection,
     RejectReason,
 )
+from fusion.intel import IntelMessage, parse_intel
 from fusion.site import Site
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
@@ -54,16 +56,12 @@ turn into a float: such payloads are decoded again exactly to check."""
 
 _NO_DATA: Final[dict[str, Any]] = {}
 
+Parsed = DeviceEvent | IntelMessage | Rejection
+"""What the parser makes of a message."""
+
 
 class UnsupportedValue(ValueError):
     """Valid JSON holding a value that a later stage of the pipeline cannot carry."""
-
-
-class _Refused(Exception):
-    def __init__(self, reason: RejectReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 def _refuse_constant(name: str) -> Any:
@@ -182,82 +180,107 @@ class MessageParser:
             self._devices[f"{root}{kind}/{s.id}"] = (kind, s.id, s.zone)
         for c in site.cameras:
             self._devices[f"{root}camera/{c.id}"] = (DeviceKind.CAMERA, c.id, None)
+        self._intel_root = f"{root}intel/"
+        self._sources = {f"{root}intel/{s.id}": s.id for s in site.intel_sources}
 
-    def parse(self, topic: str, payload: bytes) -> DeviceEvent | Rejection:
+    def parse(self, topic: str, payload: bytes) -> Parsed:
         """Parse raw bytes as received from the broker."""
         try:
             if len(payload) > MAX_PAYLOAD_BYTES:
-                raise _Refused(
+                raise Refused(
                     RejectReason.TOO_LARGE,
                     f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}",
                 )
-            device = self._device(topic)
+            source = self._sources.get(topic)
+            device = self._device(topic) if source is None else None
             try:
                 body = decode_json(payload)
             except UnsupportedValue as exc:
-                raise _Refused(RejectReason.UNSUPPORTED_VALUE, str(exc)) from exc
+                raise Refused(RejectReason.UNSUPPORTED_VALUE, str(exc)) from exc
             except (ValueError, RecursionError) as exc:
-                raise _Refused(RejectReason.NOT_JSON, _short(exc)) from exc
+                raise Refused(RejectReason.NOT_JSON, _short(exc)) from exc
+            if source is not None:
+                return parse_intel(topic, source, body, self._zones)
+            assert device is not None
             return self._validate(topic, device, body)
-        except _Refused as r:
+        except Refused as r:
             return Rejection(topic, r.reason, r.detail, payload[:PREFIX_BYTES])
 
-    def parse_value(self, topic: str, body: Any, size: int) -> DeviceEvent | Rejection:
+    def parse_value(self, topic: str, body: Any, size: int) -> Parsed:
         """Parse a payload already decoded (by :func:`decode_json`, so already checked
         to be carriable) from JSON text of ``size`` bytes."""
         try:
             if size > MAX_PAYLOAD_BYTES:
-                raise _Refused(RejectReason.TOO_LARGE, f"{size} bytes, limit {MAX_PAYLOAD_BYTES}")
+                raise Refused(RejectReason.TOO_LARGE, f"{size} bytes, limit {MAX_PAYLOAD_BYTES}")
+            source = self._sources.get(topic)
+            if source is not None:
+                return parse_intel(topic, source, body, self._zones)
             return self._validate(topic, self._device(topic), body)
-        except _Refused as r:
+        except Refused as r:
+            return Rejection(topic, r.reason, r.detail, _prefix_of(body))
+
+    def parse_intel_from(self, source: str, body: Any) -> IntelMessage | Rejection:
+        """An intelligence message from an authenticated analyst (the API): its source is
+        the analyst, who need not be a feed named in the site file."""
+        topic = f"{self._intel_root}{source}"
+        try:
+            check_carriable(body)
+        except UnsupportedValue as exc:
+            return Rejection(topic, RejectReason.UNSUPPORTED_VALUE, str(exc), b"")
+        try:
+            return parse_intel(topic, source, body, self._zones)
+        except Refused as r:
             return Rejection(topic, r.reason, r.detail, _prefix_of(body))
 
     def _device(self, topic: str) -> tuple[DeviceKind, str, str | None]:
         device = self._devices.get(topic)
         if device is not None:
             return device
+        if topic.startswith(self._intel_root):
+            source = topic[len(self._intel_root) :]
+            raise Refused(RejectReason.UNKNOWN_SOURCE, f"no intel source {source!r} in the site")
         if not topic.startswith(self._root):
-            raise _Refused(RejectReason.BAD_TOPIC, f"topic is not under {self._root!r}")
+            raise Refused(RejectReason.BAD_TOPIC, f"topic is not under {self._root!r}")
         levels = topic[len(self._root) :].split("/")
         if len(levels) != 2:
-            raise _Refused(RejectReason.BAD_TOPIC, "expected <prefix>/<site>/<kind>/<id>")
+            raise Refused(RejectReason.BAD_TOPIC, "expected <prefix>/<site>/<kind>/<id>")
         kind, device_id = levels
         if kind not in DeviceKind.__members__.values():
-            raise _Refused(RejectReason.BAD_TOPIC, f"unknown kind {kind!r}")
-        raise _Refused(RejectReason.UNKNOWN_DEVICE, f"no {kind} {device_id!r} in the site file")
+            raise Refused(RejectReason.BAD_TOPIC, f"unknown kind {kind!r}")
+        raise Refused(RejectReason.UNKNOWN_DEVICE, f"no {kind} {device_id!r} in the site file")
 
     def _validate(
         self, topic: str, device: tuple[DeviceKind, str, str | None], body: Any
     ) -> DeviceEvent:
         if type(body) is not dict:
-            raise _Refused(RejectReason.NOT_OBJECT, f"payload is a JSON {_json_type(body)}")
+            raise Refused(RejectReason.NOT_OBJECT, f"payload is a JSON {_json_type(body)}")
         kind, device_id, home_zone = device
         msg_id = body.get("id")
         if type(msg_id) is not str:
-            raise _Refused(RejectReason.BAD_ID, _field_problem("id", msg_id))
+            raise Refused(RejectReason.BAD_ID, _field_problem("id", msg_id))
         name = body.get("event")
         if type(name) is not str:
-            raise _Refused(RejectReason.BAD_EVENT, _field_problem("event", name))
+            raise Refused(RejectReason.BAD_EVENT, _field_problem("event", name))
         event = EVENTS_BY_KIND[kind].get(name)
         if event is None:
             allowed = ", ".join(EVENTS_BY_KIND[kind])
-            raise _Refused(
+            raise Refused(
                 RejectReason.UNKNOWN_EVENT, f"{kind} does not send {name!r} (one of {allowed})"
             )
         zone = body.get("zone")
         if zone is None:
             if event in ZONE_REQUIRED:
-                raise _Refused(RejectReason.MISSING_ZONE, f"{name} needs a zone")
+                raise Refused(RejectReason.MISSING_ZONE, f"{name} needs a zone")
             zone = home_zone
         elif type(zone) is not str or zone not in self._zones:
-            raise _Refused(RejectReason.BAD_ZONE, f"unknown zone {zone!r}")
+            raise Refused(RejectReason.BAD_ZONE, f"unknown zone {zone!r}")
         ts = body.get("ts")
         device_ts = None if ts is None else parse_device_time(ts)
         data = body.get("data")
         if type(data) is not dict:
             data = _NO_DATA  # details are optional; a malformed block is dropped, not fatal
         if event is EventType.STATE and type(data.get("on")) is not bool:
-            raise _Refused(RejectReason.BAD_STATE, "floodlight state needs a boolean data.on")
+            raise Refused(RejectReason.BAD_STATE, "floodlight state needs a boolean data.on")
         return DeviceEvent(device_id, kind, msg_id, event, zone, device_ts, data, topic)
 
 
@@ -267,22 +290,22 @@ def parse_device_time(ts: Any) -> float:
         try:
             value = float(ts)
         except OverflowError as exc:
-            raise _Refused(RejectReason.BAD_TS, "ts out of range") from exc
+            raise Refused(RejectReason.BAD_TS, "ts out of range") from exc
         if not math.isfinite(value):
-            raise _Refused(RejectReason.BAD_TS, "ts is not a finite number")
+            raise Refused(RejectReason.BAD_TS, "ts is not a finite number")
         return value
     if type(ts) is not str:
-        raise _Refused(RejectReason.BAD_TS, _field_problem("ts", ts))
+        raise Refused(RejectReason.BAD_TS, _field_problem("ts", ts))
     try:
         when = datetime.fromisoformat(ts)
     except ValueError as exc:
-        raise _Refused(RejectReason.BAD_TS, f"ts {ts[:40]!r} is not ISO-8601") from exc
+        raise Refused(RejectReason.BAD_TS, f"ts {ts[:40]!r} is not ISO-8601") from exc
     if when.tzinfo is None or when.utcoffset() is None:
-        raise _Refused(RejectReason.BAD_TS, f"ts {ts[:40]!r} has no UTC offset")
+        raise Refused(RejectReason.BAD_TS, f"ts {ts[:40]!r} has no UTC offset")
     try:
         return when.timestamp()
     except (OverflowError, ValueError) as exc:
-        raise _Refused(RejectReason.BAD_TS, "ts out of range") from exc
+        raise Refused(RejectReason.BAD_TS, "ts out of range") from exc
 
 
 def _field_problem(field: str, value: Any) -> str:

@@ -21,16 +21,18 @@ from fusion.changes import (
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
+    IntelUpdated,
 )
 from fusion.correlator import Correlator
 from fusion.events import Rejection, RejectReason
 from fusion.faults import Fault
 from fusion.incidents import IncidentView
 from fusion.intake import Intake, Verdict
+from fusion.intel import IntelItem
 from fusion.recording import BadLine, parse_line
 from fusion.site import Site
 from fusion.topics import command_topic
-from fusion.wire import command_report, fault_report, incident_report
+from fusion.wire import command_report, fault_report, incident_report, intel_report
 
 RejectHook = Callable[[int, Rejection], None]
 
@@ -43,6 +45,7 @@ class ReportBuilder:
         self._incidents: dict[str, IncidentView] = {}
         self._faults: dict[int, Fault] = {}
         self._commands: list[dict[str, Any]] = []
+        self._intel: dict[str, IntelItem] = {}
 
     def apply(self, changes: Iterable[Change]) -> None:
         for c in changes:
@@ -60,6 +63,8 @@ class ReportBuilder:
                 case FloodlightCommanded():
                     topic = command_topic(self._site, c.floodlight)
                     self._commands.append(command_report(c.t, topic, c.incident_id))
+                case IntelUpdated():
+                    self._intel[c.item.id] = c.item  # a replaced item keeps its place
                 case _:
                     pass
 
@@ -71,6 +76,9 @@ class ReportBuilder:
 
     def commands(self) -> list[dict[str, Any]]:
         return list(self._commands)
+
+    def intel(self) -> list[dict[str, Any]]:
+        return [intel_report(item) for item in self._intel.values()]
 
 
 class Replay:
@@ -127,6 +135,7 @@ class Replay:
             "incidents": self._report.incidents(),
             "faults": self._report.faults(),
             "commands": self._report.commands(),
+            "intel": self._report.intel(),
             "messages": self.messages,
             "rejected": self.rejected,
             "duplicates": self.duplicates,

@@ -86,6 +86,13 @@ class Camera(_Model):
     name: str = ""
 
 
+class IntelSource(_Model):
+    """A feed allowed to publish intelligence items (docs/protocol.md §9)."""
+
+    id: str = Field(pattern=_ID, description="Source id: the last level of its topic.")
+    name: str = Field(default="", description="Human name, e.g. Joint intelligence unit.")
+
+
 class FusionSettings(_Model):
     """Correlation and supervision settings (docs/protocol.md §1, ``fusion``)."""
 
@@ -130,6 +137,7 @@ class Site(_Model):
     zones: list[Zone] = Field(min_length=1)
     sensors: list[Sensor] = Field(default_factory=list)
     cameras: list[Camera] = Field(default_factory=list)
+    intel_sources: list[IntelSource] = Field(default_factory=list)
     fusion: FusionSettings = Field(default_factory=FusionSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
 
@@ -167,6 +175,14 @@ def _reference_problems(site: Site) -> Iterator[tuple[str, str]]:
         except (ZoneInfoNotFoundError, ValueError):
             yield "timezone", f"unknown time zone {site.timezone!r} (e.g. Europe/Paris)"
     yield from _device_problems(site, known)
+    seen: dict[str, int] = {}
+    for i, source in enumerate(site.intel_sources):
+        if source.id in seen:
+            yield (
+                f"intel_sources[{i}].id",
+                (f"duplicate source id {source.id!r} (first at intel_sources[{seen[source.id]}])"),
+            )
+        seen.setdefault(source.id, i)
 
 
 def _zone_problems(zones: Sequence[Zone]) -> Iterator[tuple[str, str]]:

@@ -24,11 +24,14 @@ from fusion.changes import (
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
+    IntelUpdated,
     ZoneStateChanged,
+    ZoneWatchChanged,
 )
 from fusion.events import DeviceEvent
 from fusion.faults import Fault
 from fusion.incidents import IncidentView
+from fusion.intel import INFORMATION_WORDS, SOURCE_WORDS, IntelItem
 from fusion.records import IncidentRecord, IncidentTrail
 
 # -- the replay report's shapes (§6) --- ------------------------------------------------
@@ -46,12 +49,25 @@ def incident_report(v: IncidentView) -> dict[str, Any]:
         "sensors": list(v.devices),
         "priority": v.priority,
         "state": str(v.state),
+        "intel": list(v.intel),
     }
 
 
 def fault_report(f: Fault) -> dict[str, Any]:
     """A fault as the replay report lists it (its key calls every device a sensor)."""
     return {"sensor": f.device, "fault": str(f.fault), "t": f.t, "cleared_t": f.cleared_t}
+
+
+def intel_report(item: IntelItem) -> dict[str, Any]:
+    """An intelligence item as the replay report lists it (§9)."""
+    return {
+        "id": item.id,
+        "zones": list(item.zones),
+        "active_from_t": item.active_from_t,
+        "active_until_t": item.active_until_t,
+        "withdrawn_t": item.withdrawn_t,
+        "credible": item.credible,
+    }
 
 
 def floodlight_command(incident_id: str) -> dict[str, Any]:
@@ -85,6 +101,32 @@ def event_json(e: DeviceEvent, t: float) -> dict[str, Any]:
         "id": e.msg_id,
         "device_ts": e.device_ts,
         "data": dict(e.data),
+    }
+
+
+def intel_json(item: IntelItem, now: float) -> dict[str, Any]:
+    """An item for the API and the page: the report form, what it says, its grading in
+    words, and whether it is active at ``now`` (the page counts down from there)."""
+    c = item.content
+    return {
+        **intel_report(item),
+        "source": item.source,
+        "ref": item.ref,
+        "title": c.title,
+        "source_grade": c.source_grade,
+        "information_grade": c.information_grade,
+        "grading": f"{c.source_grade}{c.information_grade}",
+        "grading_words": (
+            f"{SOURCE_WORDS[c.source_grade]}, {INFORMATION_WORDS[c.information_grade]}"
+        ),
+        "handling": c.handling,
+        "conditions": c.conditions,
+        "desks": list(c.desks) if c.desks is not None else None,
+        "category": c.data.get("category"),
+        "size": c.data.get("size"),
+        "received_t": item.received_t,
+        "active": item.active_at(now),
+        "version": item.version,
     }
 
 
@@ -139,7 +181,7 @@ _INCIDENT_CHANGES: dict[type, str] = {
 }
 
 
-def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911 - one return per change
+def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912 - one return per change
     """One change as the websocket carries it; None for what the page does not need."""
     match c:
         case IncidentOpened() | IncidentJoined():
@@ -201,6 +243,15 @@ def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911 - one retu
                 "id": c.zone,
                 "state": str(c.state),
                 "degraded": c.degraded,
+            }
+        case ZoneWatchChanged():
+            return {"type": "watch", "t": c.t, "id": c.zone, "watch": c.watch}
+        case IntelUpdated():
+            return {
+                "type": "intel",
+                "change": c.change,
+                "t": c.t,
+                "item": intel_json(c.item, c.t),
             }
     return None
 

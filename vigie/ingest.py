@@ -28,6 +28,7 @@ import orjson
 from adapters.mqtt import MqttLink, RawMessage
 from dashboard.hub import Hub
 from fusion.changes import Change, FloodlightCommanded
+from fusion.events import DeviceEvent
 from fusion.intake import Intake, Processed, Verdict
 from fusion.site import Site
 from fusion.topics import command_topic, still_of
@@ -202,8 +203,8 @@ class Ingest:
             elif p is not None:
                 if p.verdict is Verdict.ACCEPTED and not p.id_reused:
                     accepted += 1
-                    assert p.event is not None
-                    self.last_seen[p.event.device] = p.t
+                    if isinstance(p.event, DeviceEvent):
+                        self.last_seen[p.event.device] = p.t
                 else:
                     self._count(p)
         if accepted:
@@ -220,7 +221,8 @@ class Ingest:
         if p.verdict is Verdict.ACCEPTED:
             assert p.event is not None
             m.accepted.inc()
-            self.last_seen[p.event.device] = p.t
+            if isinstance(p.event, DeviceEvent):
+                self.last_seen[p.event.device] = p.t
             if p.id_reused:
                 m.id_reuses.inc()
                 self._limiter.log(

@@ -1,4 +1,5 @@
-"""A deliberately naive second reading of docs/protocol.md §2a and §3, for model-based tests.
+"""A deliberately naive second reading of docs/protocol.md §2a, §3 and §9, for model-based
+tests.
 
 No indexes, no heaps, no horizons: linear scans over everything, written straight
 from the protocol's sentences. The engine must produce the same report.
@@ -7,9 +8,11 @@ from the protocol's sentences. The engine must produce the same report.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fusion.events import Rejection
+from fusion.intel import IntelMessage
 from fusion.parser import MessageParser
 from fusion.site import Site
 
@@ -83,6 +86,24 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
                     }
                 )
 
+    items: dict[str, dict[str, Any]] = {}  # in the order first issued
+
+    def intel_message(body: dict[str, Any], item_id: str, t: float) -> None:
+        data = body["data"]
+        if body["event"] == "withdraw":
+            if item_id in items and items[item_id]["withdrawn_t"] is None:
+                items[item_id]["withdrawn_t"] = t
+            return
+        ts = when(body["ts"])
+        items[item_id] = {
+            "zones": list(dict.fromkeys(data["zones"])),
+            "active_from_t": t + seconds_between(when(data["valid_from"]), ts),
+            "active_until_t": t + seconds_between(when(data["valid_until"]), ts),
+            "withdrawn_t": None,
+            "credible": str(data["source_grade"]) != "3"
+            and data["information_grade"] not in ("D", "E"),
+        }
+
     for t, topic, payload in lines:
         counts["messages"] += 1
         clock = max(clock, t)
@@ -100,6 +121,10 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
         if (ev.device, ev.msg_id) in ids:
             counts["id_reuses"] += 1  # a restarted device: a new event all the same
         ids.add((ev.device, ev.msg_id))
+        if isinstance(ev, IntelMessage):
+            assert isinstance(payload, dict)
+            intel_message(payload, ev.item_id, clock)
+            continue
         if ev.device in limit:
             last[ev.device] = clock
             if ev.device in lost:
@@ -134,6 +159,7 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
                     "modalities": set(),
                     "sensors": set(),
                     "_commanded": set(),
+                    "intel": set(),
                     "_last": clock,
                     "_seq": 0,
                 }
@@ -147,6 +173,14 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
             if zone not in inc["zones"]:
                 inc["zones"].append(zone)
                 command(inc, zone, clock)
+            for item_id, item in items.items():  # §9: link what is active, credible, there
+                if (
+                    item["credible"]
+                    and item["withdrawn_t"] is None
+                    and item["active_from_t"] <= clock < item["active_until_t"]
+                    and set(item["zones"]) & set(inc["zones"])
+                ):
+                    inc["intel"].add(item_id)
     run_clock(clock)
     return {
         "incidents": [
@@ -159,13 +193,32 @@ def reference_report(  # noqa: PLR0912 - one flat reading, on purpose
                 "modalities": sorted(i["modalities"]),
                 "sensors": sorted(i["sensors"]),
                 "priority": min(
-                    5, max(crit[z] for z in i["zones"]) + (i["confirmed_t"] is not None)
+                    5,
+                    max(crit[z] for z in i["zones"])
+                    + (i["confirmed_t"] is not None)
+                    + (len(i["intel"]) > 0),
                 ),
                 "state": "open",
+                "intel": sorted(i["intel"]),
             }
             for i in incidents
         ],
         "faults": faults,
         "commands": commands,
+        "intel": [
+            {"id": k, **{f: v for f, v in it.items() if f != "_order"}} for k, it in items.items()
+        ],
         **counts,
     }
+
+
+def when(value: Any) -> datetime | float:
+    return datetime.fromisoformat(value) if isinstance(value, str) else float(value)
+
+
+def seconds_between(a: datetime | float, b: datetime | float) -> float:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return (a - b).total_seconds()
+    ta = a.timestamp() if isinstance(a, datetime) else a
+    tb = b.timestamp() if isinstance(b, datetime) else b
+    return ta - tb

@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fusion.events import DeviceEvent, DeviceKind, EventType, Rejection, RejectReason
-from fusion.parser import MAX_PAYLOAD_BYTES, MessageParser, UnsupportedValue, decode_json
+from fusion.parser import MAX_PAYLOAD_BYTES, MessageParser, Parsed, UnsupportedValue, decode_json
 from tests.builders import strip_site
 
 PARSER = MessageParser(strip_site())
 ROOT = "perimeter/coquelles"
 
 
-def parse(topic: str, payload: Any) -> DeviceEvent | Rejection:
+def parse(topic: str, payload: Any) -> Parsed:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return PARSER.parse(f"{ROOT}/{topic}", raw)
 

@@ -44,6 +44,7 @@ def test_the_report_has_the_contract_shape() -> None:
             "sensors": ["cam-01", "fence-01"],
             "priority": 4,
             "state": "open",
+            "intel": [],
         }
     ]
     assert report["commands"] == [
@@ -165,6 +166,7 @@ def sites(draw: st.DrawFn) -> dict[str, Any]:
             "heartbeat_misses": draw(st.integers(1, 3)),
         },
         "mqtt": {"prefix": draw(st.sampled_from(["perimeter", "a/b", "vigie"]))},
+        "intel_sources": [{"id": "jiu"}, {"id": "paf"}],
     }
 
 
@@ -193,6 +195,8 @@ def recordings(draw: st.DrawFn, site: dict[str, Any]) -> list[tuple[float, str, 
         elif choice == 2:
             topic, payload = draw(st.sampled_from(devices))[1], "garbage {"
             topic = f"{root}/camera/{topic}"
+        elif choice in (4, 5):
+            topic, payload = draw(intel_messages(root, zone_ids))
         else:
             kind, dev = draw(st.sampled_from(devices))
             topic = f"{root}/{kind}/{dev}"
@@ -210,6 +214,43 @@ def recordings(draw: st.DrawFn, site: dict[str, Any]) -> list[tuple[float, str, 
             payloads.append((topic, payload))
         out.append((t, topic, payload))
     return out
+
+
+INSTANTS = ["2026-11-27T21:00:00Z", "2026-11-27T21:00:30.250+01:00", 1795726800, 1795726830.5]
+
+
+@st.composite
+def intel_messages(draw: st.DrawFn, root: str, zones: list[str]) -> tuple[str, Any]:
+    """Items with skewed feed clocks, overlapping windows, withdrawals, replacements, low
+    grades, several zones, and now and then something malformed."""
+    source = draw(st.sampled_from(["jiu", "paf", "nobody"]))
+    ref = f"INT-{draw(st.integers(0, 3))}"
+    body: dict[str, Any] = {
+        "id": f"i{draw(st.integers(0, 30))}",
+        "ts": draw(st.sampled_from(INSTANTS)),
+    }
+    if draw(st.integers(0, 4)) == 0:
+        body.update(event="withdraw", data={"ref": ref})
+    else:
+        start = draw(st.sampled_from([-60, -5, 0, 3, 10, 40]))
+        body.update(
+            event="issue",
+            data={
+                "ref": ref,
+                "title": "group near the fence",
+                "zones": draw(st.lists(st.sampled_from([*zones, "Z99"]), min_size=1, max_size=3)),
+                "valid_from": 1795726800 + start,
+                "valid_until": 1795726800 + start + draw(st.sampled_from([-1, 5, 20, 90])),
+                "source_grade": draw(st.sampled_from(["1", "2", "3", 2, "9"])),
+                "information_grade": draw(st.sampled_from(["A", "B", "C", "D", "E"])),
+                "handling": draw(st.sampled_from(["P", "P", "C"])),
+            },
+        )
+        if draw(st.booleans()):
+            body["data"]["conditions"] = "police desks only"
+        if draw(st.integers(0, 9)) == 0:
+            del body["ts"]
+    return f"{root}/intel/{source}", body
 
 
 @st.composite
@@ -231,7 +272,7 @@ def test_the_engine_agrees_with_the_reference_reading(
     site = site_from_mapping(data)
     report = run(site, as_lines(rec))
     expected = reference_report(site, rec)
-    for key in (*CONTRACT_KEYS, "id_reuses"):
+    for key in (*CONTRACT_KEYS, "id_reuses", "intel"):
         assert report[key] == expected[key], key
 
 

@@ -12,6 +12,7 @@ from fusion.correlator import EngineState
 from fusion.events import Modality
 from fusion.faults import Fault, FaultType
 from fusion.incidents import IncidentState, IncidentView
+from fusion.intel import IntelItem, graded_content
 from fusion.records import (
     AuditRecord,
     CommandRecord,
@@ -89,6 +90,7 @@ def restore(db: Database, now: float, dedup_horizon_s: float) -> Restored:
         devices_in_alarm=frozenset(d for d, _, _, alarm in devices if alarm),
         next_incident=meta_int(db, "next_incident") or 1,
         next_fault=meta_int(db, "next_fault") or 1,
+        intel_items=intel_items(db),
     )
     restored = Restored(
         state=state,
@@ -192,5 +194,35 @@ def _record(r: tuple[Any, ...]) -> IncidentRecord:
         priority=r[6],
         state=IncidentState(r[7]),
         last_joined_t=r[8],
+        intel=tuple(orjson.loads(r[11])),
     )
     return IncidentRecord(view, outcome=r[9], closed_t=r[10])
+
+
+def intel_items(db: Database) -> tuple[IntelItem, ...]:
+    """Every item, in the order first issued, rebuilt from its original message data."""
+    rows = db.query(
+        "SELECT id, source, ref, zones, received_t, first_issued_t, active_from_t,"
+        " active_until_t, withdrawn_t, version, data FROM intel_items"
+        " ORDER BY first_issued_t, id"
+    )
+    items = []
+    for item_id, source, ref, zones, received, first, start, end, withdrawn, version, data in rows:
+        content = graded_content(
+            orjson.loads(data), tuple(orjson.loads(zones)), start - received, end - received
+        )
+        items.append(
+            IntelItem(
+                id=item_id,
+                source=source,
+                ref=ref,
+                content=content,
+                received_t=received,
+                active_from_t=start,
+                active_until_t=end,
+                withdrawn_t=withdrawn,
+                first_issued_t=first,
+                version=version,
+            )
+        )
+    return tuple(items)

@@ -63,6 +63,18 @@ MIGRATIONS: Final[list[list[str]]] = [
             seq {serial}, received {real} NOT NULL, topic TEXT NOT NULL,
             payload {blob} NOT NULL, error TEXT NOT NULL)""",
     ],
+    [  # 5: intelligence items (docs/protocol.md §9) and the incidents they are linked to
+        """CREATE TABLE intel_items (
+            id TEXT PRIMARY KEY, source TEXT NOT NULL, ref TEXT NOT NULL, title TEXT NOT NULL,
+            zones TEXT NOT NULL, received_t {real} NOT NULL, first_issued_t {real} NOT NULL,
+            active_from_t {real} NOT NULL, active_until_t {real} NOT NULL, withdrawn_t {real},
+            credible INTEGER NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL)""",
+        "CREATE INDEX intel_items_issued ON intel_items (first_issued_t)",
+        """CREATE TABLE incident_intel (
+            incident_id TEXT NOT NULL, item_id TEXT NOT NULL, t {real} NOT NULL,
+            PRIMARY KEY (incident_id, item_id))""",
+        "ALTER TABLE incidents ADD COLUMN intel TEXT NOT NULL DEFAULT '[]'",
+    ],
 ]
 
 

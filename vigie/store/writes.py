@@ -20,15 +20,18 @@ from fusion.changes import (
     IncidentJoined,
     IncidentOpened,
     IncidentResolved,
+    IntelUpdated,
 )
+from fusion.events import DeviceEvent
 from fusion.incidents import IncidentView
 from fusion.intake import Verdict
+from fusion.intel import IntelItem, IntelMessage
 from vigie.store.batch import AuditEntry, Batch, Received
 from vigie.store.db import Database
 
 INCIDENT_COLUMNS = (
     "id, zones, opened_t, confirmed_t, modalities, devices, priority, state, last_joined_t, "
-    "outcome, closed_t"
+    "outcome, closed_t, intel"
 )
 
 
@@ -53,19 +56,14 @@ def write_received(db: Database, entries: Iterable[Received]) -> None:
             stills.append((r.still.camera, r.t, r.still.msg_id, r.still.jpeg))
         elif p is not None:
             changes.extend(p.changes)
-            if p.verdict is Verdict.ACCEPTED and p.event is not None:
-                e = p.event
+            e = p.event
+            if p.verdict is Verdict.ACCEPTED and isinstance(e, IntelMessage):
+                row = (r.t, e.topic, e.device, e.msg_id, e.event.value, None, e.ts, r.payload)
+                accepted.append(row)
+            elif p.verdict is Verdict.ACCEPTED and isinstance(e, DeviceEvent):
+                zone, ts = e.zone, e.device_ts
                 accepted.append(
-                    (
-                        r.t,
-                        e.topic,
-                        e.device,
-                        e.msg_id,
-                        e.event.value,
-                        e.zone,
-                        e.device_ts,
-                        r.payload,
-                    )
+                    (r.t, e.topic, e.device, e.msg_id, e.event.value, zone, ts, r.payload)
                 )
                 last[e.device] = r.t
             elif p.verdict is Verdict.REJECTED and p.rejection is not None:
@@ -146,6 +144,11 @@ def write_changes(db: Database, changes: Iterable[Change]) -> None:
         match c:
             case IncidentOpened() | IncidentJoined():
                 _upsert_incident(db, c.incident, None, None)
+                db.executemany(
+                    "INSERT INTO incident_intel (incident_id, item_id, t) VALUES (?, ?, ?)"
+                    " ON CONFLICT (incident_id, item_id) DO NOTHING",
+                    [(c.incident.id, item, c.t) for item in c.incident.intel],
+                )
                 e = c.event
                 db.execute(
                     "INSERT INTO incident_events (incident_id, t, role, device, event, zone,"
@@ -164,6 +167,8 @@ def write_changes(db: Database, changes: Iterable[Change]) -> None:
                 )
             case IncidentConfirmed() | IncidentAcknowledged():
                 _upsert_incident(db, c.incident, None, None)
+            case IntelUpdated():
+                _upsert_item(db, c.item)
             case IncidentResolved():
                 _upsert_incident(db, c.incident, c.outcome.value, c.t)
             case FaultRaised():
@@ -203,11 +208,11 @@ def _upsert_incident(
     db: Database, v: IncidentView, outcome: str | None, closed_t: float | None
 ) -> None:
     db.execute(
-        f"INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants only
+        f"INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants only
         " ON CONFLICT (id) DO UPDATE SET zones = excluded.zones,"
         " confirmed_t = excluded.confirmed_t, modalities = excluded.modalities,"
         " devices = excluded.devices, priority = excluded.priority, state = excluded.state,"
-        " last_joined_t = excluded.last_joined_t,"
+        " last_joined_t = excluded.last_joined_t, intel = excluded.intel,"
         " outcome = COALESCE(excluded.outcome, incidents.outcome),"
         " closed_t = COALESCE(excluded.closed_t, incidents.closed_t)",
         (
@@ -222,5 +227,34 @@ def _upsert_incident(
             v.last_joined_t,
             outcome,
             closed_t,
+            json_text(list(v.intel)),
+        ),
+    )
+
+
+def _upsert_item(db: Database, item: IntelItem) -> None:
+    c = item.content
+    db.execute(
+        "INSERT INTO intel_items (id, source, ref, title, zones, received_t, first_issued_t,"
+        " active_from_t, active_until_t, withdrawn_t, credible, version, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+        " title = excluded.title, zones = excluded.zones, received_t = excluded.received_t,"
+        " active_from_t = excluded.active_from_t, active_until_t = excluded.active_until_t,"
+        " withdrawn_t = excluded.withdrawn_t, credible = excluded.credible,"
+        " version = excluded.version, data = excluded.data",
+        (
+            item.id,
+            item.source,
+            item.ref,
+            c.title,
+            json_text(list(item.zones)),
+            item.received_t,
+            item.first_issued_t,
+            item.active_from_t,
+            item.active_until_t,
+            item.withdrawn_t,
+            int(item.credible),
+            item.version,
+            json_text(dict(c.data)),
         ),
     )
