@@ -52,10 +52,6 @@ DEFAULT_HTTP: Final = ("127.0.0.1", 8080)
 """Where the dashboard is served unless ``--http`` says otherwise; when something else
 already listens there, the demo takes a free port and prints it."""
 
-PORT_ATTEMPTS: Final = 3
-"""A port found free can be taken by another program before the service binds it; with
-a port of its own choosing the demo tries again on a new one, this many times in all."""
-
 HEALTHY_WITHIN_S: Final = 30.0
 """How long the service may take to answer /healthz (it starts in 2-5 s here)."""
 
@@ -76,8 +72,28 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def dashboard_address(
+    asked: tuple[str, int] | None, default: tuple[str, int] = DEFAULT_HTTP
+) -> str:
+    """``HOST:PORT`` for the dashboard: the one asked for, which must be free; else the
+    default, or a free port when something already listens there (a newcomer with
+    another server on 8080 is not stuck)."""
+    if asked is None:
+        host, port = default
+        return f"{host}:{port if port_is_free(host, port) else free_port()}"
+    host, port = asked
+    if not port_is_free(host, port):
+        raise DemoError(
+            f"{host}:{port} is in use; choose another --http, or leave it out"
+            " and the demo takes a free port"
+        )
+    return f"{host}:{port}"
+
+
 def _scenes(round_s: float) -> dict[str, Scene]:
-    """cam-02 watches Z06 (left) and Z07 (right): the intruder appears at the gate."""
+    """cam-02 watches Z06 (left) and Z07 (right): the intruder comes into its view at the
+    gate a few seconds after climbing the fence there (the story's fence alarm is at
+    about 23.5 s of each round), so the zone turns amber, then red."""
     gate = Walker(((0.78, 0.5), (0.66, 0.86)), start_s=25.0, speed=0.04, repeat_s=round_s)
     return {
         "cam-01": Scene(vegetation=True, seed=1),
@@ -107,7 +123,6 @@ class Demo:
         self.broker: Mosquitto | None = None
         self.cameras: SimulatedCameras | None = None
         self.lights: Floodlights | None = None
-        self.service: subprocess.Popen[bytes] | None = None
 
     def run(self) -> int:
         try:
@@ -121,7 +136,7 @@ class Demo:
             self.shutdown()
 
     def _run(self) -> int:
-        http = self._http_address()
+        http = dashboard_address(self.http_asked)
         self.data.mkdir(parents=True, exist_ok=True)
         broker = self.start_broker()
         rtsp_port = free_port()
@@ -149,18 +164,6 @@ class Demo:
                     return 1
         return 0
 
-    def _http_address(self) -> str:
-        if self.http_asked is None:
-            host, port = DEFAULT_HTTP
-            return f"{host}:{port if port_is_free(host, port) else free_port()}"
-        host, port = self.http_asked
-        if not port_is_free(host, port):
-            raise DemoError(
-                f"{host}:{port} is in use; choose another --http, or leave it out"
-                " and the demo takes a free port"
-            )
-        return f"{host}:{port}"
-
     def start_broker(self) -> Broker:
         if self.broker_url:
             return Broker.from_url(self.broker_url)
@@ -185,37 +188,31 @@ class Demo:
     def start_service(
         self, http: str, site_file: Path, users_file: Path, broker: Broker, cameras: bool
     ) -> str:
-        """``vigie serve`` as its own process; its dashboard address once it is healthy.
-        On a port the demo chose, a lost race for it is tried again on another."""
-        for _attempt in range(PORT_ATTEMPTS):
-            args = [
-                sys.executable,
-                "-m",
-                "vigie.cli",
-                "serve",
-                "--site",
-                str(site_file),
-                "--users",
-                str(users_file),
-                "--db",
-                str(self.data / "vigie.db"),
-                "--broker",
-                str(broker),
-                "--http",
-                http,
-            ]
-            if not cameras:
-                args.append("--no-cameras")
-            with (self.data / "vigie.log").open("ab") as out:
-                self.service = subprocess.Popen(args, stdout=out, stderr=out)
-            base = f"http://{http}"
-            if self.wait_healthy(base, self.service):
-                self.procs.append(self.service)
-                return base
-            if self.service.poll() is None or self.http_asked is not None:
-                break
-            log.warning("the service could not start on %s; trying another port", http)
-            http = f"{http.rpartition(':')[0]}:{free_port()}"
+        """``vigie serve`` as its own process; its dashboard address once it is healthy."""
+        args = [
+            sys.executable,
+            "-m",
+            "vigie.cli",
+            "serve",
+            "--site",
+            str(site_file),
+            "--users",
+            str(users_file),
+            "--db",
+            str(self.data / "vigie.db"),
+            "--broker",
+            str(broker),
+            "--http",
+            http,
+        ]
+        if not cameras:
+            args.append("--no-cameras")
+        with (self.data / "vigie.log").open("ab") as out:
+            service = subprocess.Popen(args, stdout=out, stderr=out)
+        self.procs.append(service)
+        base = f"http://{http}"
+        if self.wait_healthy(base, service):
+            return base
         raise DemoError(f"the service did not start; see {self.data / 'vigie.log'}")
 
     def banner(self, base: str, tokens: dict[str, str], video: str) -> None:
@@ -324,13 +321,10 @@ Vigie demo is running.
         self.stop.set()
         if self.lights is not None:
             self.lights.stop()
-        procs = list(self.procs)
-        if self.service is not None and self.service not in procs:
-            procs.append(self.service)  # a service that never became healthy
-        for p in reversed(procs):
+        for p in reversed(self.procs):
             if p.poll() is None:
                 p.terminate()
-        for p in reversed(procs):
+        for p in reversed(self.procs):
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:

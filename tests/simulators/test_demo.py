@@ -5,6 +5,8 @@ again and again in the same folder (contract section 5; README, "The two command
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from simulators.demo import DemoError, dashboard_address, port_is_free
 from tests.peers import REPO, DemoProcess, processes_pointing_into
 
 VIGIE = [sys.executable, "-m", "vigie.cli", "--log-level", "WARNING"]
@@ -113,3 +116,31 @@ def test_the_demo_without_rtsp_feeds_frames_straight_to_the_analysis(tmp_path: P
         assert "frames go straight" in demo.output()
     finally:
         stop(demo, data, processes=3)
+
+
+def test_the_dashboard_takes_a_free_port_when_the_default_one_is_in_use() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        chosen = dashboard_address(None, default=("127.0.0.1", taken))
+        host, port = chosen.split(":")
+        assert host == "127.0.0.1" and int(port) != taken and port_is_free(host, int(port))
+        with pytest.raises(DemoError, match=f"127.0.0.1:{taken} is in use"):
+            dashboard_address(("127.0.0.1", taken))
+    assert dashboard_address(None, default=("127.0.0.1", taken)) == f"127.0.0.1:{taken}"
+
+
+def test_a_bad_dashboard_address_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*VIGIE, "demo", "--data", str(tmp_path), "--http", "localhost"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "vigie demo: error: --http must be HOST:PORT, got 'localhost'"
+    ]
+    assert list(tmp_path.iterdir()) == [], "nothing started"

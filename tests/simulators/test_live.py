@@ -76,3 +76,31 @@ def test_a_recorded_simulator_run_replays_to_the_same_report(
     lines = recorded.read_text().splitlines()
     assert len(lines) == len(generated.read_text().splitlines())
     assert shape(replay(site, recorded)) == shape(replay(site, generated))
+
+
+def test_a_simulator_run_again_sends_ids_no_earlier_run_sent(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """A device's ids never repeat across runs (or rounds): a service that remembers
+    the ids it has seen would drop a second run's messages as duplicates."""
+    site = demo_site_path()
+    recorded = tmp_path / "recorded.jsonl"
+    recorder = subprocess.Popen(
+        [*VIGIE, "record", "--broker", broker.url, "--site", str(site), "--out", str(recorded)]
+    )
+    time.sleep(1.5)
+    play = [*VIGIE, "simulate", "sensors", "--scenario", "running-cut-at-gate"]
+    for _run in range(2):
+        subprocess.run([*play, "--broker", broker.url, "--speed", "30"], check=True, timeout=60)
+    time.sleep(1.0)
+    recorder.send_signal(signal.SIGINT)
+    recorder.wait(10)
+    generated = generate(load_scenario("running-cut-at-gate"), load_site(site))
+    lines = [json.loads(line) for line in recorded.read_text().splitlines()]
+    assert len(lines) == 2 * len(generated)
+    ids = [(line["topic"], line["payload"]["id"]) for line in lines]
+    assert len(set(ids)) == len(ids), "no (device, id) twice"
+    runs = {line["payload"]["id"].rsplit("-", 2)[1] for line in lines}
+    assert len(runs) == 2, runs
+    first = {m.payload["id"] for m in generated}
+    assert {line["payload"]["id"].rsplit("-", 2)[0] for line in lines} == first
