@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,11 @@ a test after 60 s, so the queue shows the whole life of an incident without pili
 DEFAULT_HTTP: Final = ("127.0.0.1", 8080)
 """Where the dashboard is served unless ``--http`` says otherwise; when something else
 already listens there, the demo takes a free port and prints it."""
+
+EXIT_GRACE_S: Final = 1.0
+"""Ctrl-C reaches every process of the terminal's group at once, and the broker may be
+gone before the signal is handled here (a thread of ours may take it): a process that
+exits is reported as a failure only if no Ctrl-C follows within this long."""
 
 HEALTHY_WITHIN_S: Final = 30.0
 """How long the service may take to answer /healthz (it starts in 2-5 s here)."""
@@ -137,6 +143,7 @@ class Demo:
 
     def _run(self) -> int:
         http = dashboard_address(self.http_asked)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per API call
         self.data.mkdir(parents=True, exist_ok=True)
         broker = self.start_broker()
         rtsp_port = free_port()
@@ -158,10 +165,11 @@ class Demo:
         self.spawn(self.demo_operator, base, tokens["operator"])
         self.banner(base, tokens, video)
         while not self.stop.wait(1.0):
-            for p in self.procs:
-                if p.poll() is not None:
+            exited = [p for p in self.procs if p.poll() is not None]
+            if exited and not self.stop.wait(EXIT_GRACE_S):
+                for p in exited:
                     print(f"vigie demo: {p.args!r} exited ({p.returncode})", file=sys.stderr)
-                    return 1
+                return 1
         return 0
 
     def start_broker(self) -> Broker:
@@ -317,14 +325,17 @@ Vigie demo is running.
         return False
 
     def shutdown(self) -> None:
-        """Stop what this run started, the last started first."""
+        """Stop what this run started, the last started first: the service before the
+        broker it commits through. A second Ctrl-C does not cut this short."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         self.stop.set()
         if self.lights is not None:
             self.lights.stop()
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.terminate()
-        for p in reversed(self.procs):
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
