@@ -179,7 +179,10 @@ class Demo:
             self.broker = Mosquitto(self.data / "broker")
         except BrokerUnavailable as exc:
             raise DemoError(f"{exc}, or pass --broker mqtt://host:port") from exc
-        self.broker.start()
+        try:
+            self.broker.start()
+        except TimeoutError as exc:
+            raise DemoError(f"Mosquitto did not start; see {self.broker.log_path}") from exc
         assert self.broker.proc is not None
         self.procs.append(self.broker.proc)
         return Broker("127.0.0.1", self.broker.port)
