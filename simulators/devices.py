@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -72,6 +74,17 @@ class Floodlights:
         log.info("floodlight %s %s (asked %s)", light, "on" if now_on else "stays dark", wanted)
 
 
+def run_token() -> str:
+    """A token for one run of a simulator, carried in every message id it sends.
+
+    A real device that reboots does not reuse the ids of its last life (the camera worker
+    puts its boot time in its ids for the same reason), and the service remembers the ids
+    it has seen, across its own restarts too: a simulator that started its numbering again
+    would see its new messages dropped as duplicates. The UTC time comes first, so ids sort
+    by run; four random hex digits tell apart two runs started in the same second."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
+
+
 def play_scenario(
     scenario: Scenario,
     site: Site,
@@ -81,19 +94,31 @@ def play_scenario(
     lights: Floodlights | None = None,
     speed: float = 1.0,
     t0: float | None = None,
-    round_no: int = 0,
+    loop: bool = False,
 ) -> int:
-    """Publish one run of a scenario in real time (``speed`` times faster). A lamp that
-    fails in the scenario stays dark for the whole run."""
+    """Publish a scenario in real time (``speed`` times faster) from ``t0`` (wall clock,
+    default now): once, or with ``loop`` round after round, each ``duration_s / speed``
+    after the last, until ``stop``. Every id carries this run's token and the round's
+    number, so no id repeats across rounds or runs. A lamp that fails in the scenario
+    stays dark. Returns how many messages were sent."""
     messages = generate(scenario, site)
     if lights is not None:
         for m in messages:
             if m.payload["event"] == "fault":
                 lights.lamp_fails(m.topic.split("/")[-1])
-    recorded = [
-        RecordedMessage(
-            m.t, m.topic, None, {**m.payload, "id": f"{m.payload['id']}-r{round_no}"}, 0
-        )
-        for m in messages
-    ]
-    return play(recorded, broker, speed=speed, stop=stop, t0=t0)
+    run = run_token()
+    start = time.time() if t0 is None else t0
+    sent = 0
+    round_no = 0
+    while not stop.is_set():
+        tag = f"{run}-r{round_no}"
+        recorded = [
+            RecordedMessage(m.t, m.topic, None, {**m.payload, "id": f"{m.payload['id']}-{tag}"}, 0)
+            for m in messages
+        ]
+        round_t0 = start + round_no * scenario.duration_s / speed
+        sent += play(recorded, broker, speed=speed, stop=stop, t0=round_t0)
+        round_no += 1
+        if not loop:
+            break
+    return sent

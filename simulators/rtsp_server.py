@@ -19,6 +19,8 @@ writes frames from standard input (BGR, no index byte) to an H.264 MP4 file inst
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import threading
 
@@ -139,9 +141,13 @@ def main() -> None:
         sys.exit(1)
     print(f"rtsp_server: serving on rtsp://127.0.0.1:{args.port}/", flush=True)
     loop = GLib.MainLoop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C in the demo's terminal: quietly
+        signal.signal(sig, lambda *_: loop.quit())
     if mounts:
         threading.Thread(target=feed, args=(mounts, width * height * 3, loop), daemon=True).start()
     loop.run()
+    sys.stdout.flush()
+    os._exit(0)  # the feeding thread may be blocked reading stdin: do not wait for it
 
 
 if __name__ == "__main__":

@@ -1,21 +1,34 @@
-"""Real peers for the tests: a Mosquitto broker and a `vigie serve` process."""
+"""Real peers for the tests: a Mosquitto broker (the launcher `vigie demo` uses too), a
+`vigie serve` process, and `vigie demo` as a newcomer starts it."""
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
-import shutil
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+
+from simulators.broker import Mosquitto, free_port, wait_for_port
+
+__all__ = [
+    "BROKER_CONF",
+    "CHROMIUM_FLAGS",
+    "REPO",
+    "DemoProcess",
+    "Mosquitto",
+    "VigieProcess",
+    "free_port",
+    "processes_pointing_into",
+    "wait_for_port",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = [  # Debian's Chromium on this machine kind (see infra notes)
@@ -28,62 +41,6 @@ CHROMIUM_FLAGS = [  # Debian's Chromium on this machine kind (see infra notes)
     "--disable-sync",
 ]
 BROKER_CONF = REPO / "vigie" / "mosquitto.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port} after {within_s} s")
-
-
-class Mosquitto:
-    """A broker of our own on a free port, with the shipped settings and persistence."""
-
-    def __init__(self, workdir: Path) -> None:
-        if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
-            pytest.fail("mosquitto is not installed: run scripts/setup.sh --test")
-        self.port = free_port()
-        self.dir = workdir
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.conf = self.dir / "mosquitto.conf"
-        # Started as root, mosquitto drops to user "mosquitto", which cannot write its
-        # session store in the test's folder: keep the user we are.
-        user = f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            f"persistence_location {self.dir}/\n" + user + BROKER_CONF.read_text()
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        with (self.dir / "mosquitto.log").open("ab") as log:
-            self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=log, stderr=log)
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)  # clean stop: the session store is saved
-            self.proc.wait(10)
-            self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 class VigieProcess:
@@ -168,3 +125,93 @@ class VigieProcess:
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
         raise KeyError(name)
+
+
+class DemoProcess:
+    """`vigie demo` (or the README's `bash scripts/demo.sh`) in a process group of its own,
+    as a terminal runs it, so that :meth:`interrupt` is the Ctrl-C a user types. Its output
+    goes to a file (the INFO log would fill a pipe nobody reads)."""
+
+    def __init__(self, argv: Sequence[str], cwd: Path, out: Path, env: dict[str, str]) -> None:
+        self.out = out
+        self.started = time.time()
+        with out.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                list(argv),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env={**env, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+        self.base = ""
+        self.tokens: dict[str, str] = {}
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def wait_banner(self, within_s: float) -> str:
+        """Wait for the banner; read the dashboard address and the demo logins from it."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            text = self.output()
+            if "Ctrl-C stops everything" in text:
+                address = re.search(r"dashboard:\s+(http://\S+?)/?\s", text)
+                assert address, text[-3000:]
+                self.base = address.group(1)
+                for role in ("operator", "commander"):
+                    login = re.search(rf"{role}\s+/\s+(\S+)", text)
+                    assert login, text[-3000:]
+                    self.tokens[role] = login.group(1)
+                return text
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the demo exited {self.proc.returncode}:\n{text[-3000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"no banner after {within_s} s:\n{self.output()[-3000:]}")
+
+    def get(self, path: str, role: str = "operator") -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        return httpx.get(f"{self.base}{path}", headers=headers, timeout=10)
+
+    def group(self) -> set[int]:
+        """The live processes of the demo's process group (itself and what it started)."""
+        members = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z" and int(fields[2]) == self.proc.pid:
+                    members.add(int(stat.parent.name))
+        return members
+
+    def interrupt(self, within_s: float = 30.0) -> int:
+        """Ctrl-C: SIGINT to the whole process group, as a terminal sends it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            return self.proc.wait(within_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+            raise AssertionError(f"the demo did not stop within {within_s} s of Ctrl-C") from None
+
+
+def processes_pointing_into(folder: Path) -> dict[int, str]:
+    """Every live process whose command line, working folder or program lies in ``folder``
+    (pid -> command line): what a demo left behind, whatever its process group."""
+    root = str(folder.resolve())
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            if not cmdline:  # a zombie, or a kernel thread
+                continue
+            places = [cmdline]
+            for link in ("cwd", "exe"):
+                with contextlib.suppress(OSError):
+                    places.append(os.readlink(entry / link))
+            if any(root in place for place in places):
+                found[int(entry.name)] = cmdline
+    return found

@@ -179,9 +179,17 @@ def _walker(text: str) -> Any:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from vigie.demo import Demo
+    from simulators.demo import Demo  # the only import of the demo (see pyproject.toml)
 
-    return Demo(Path(args.data), args.http, args.broker, rtsp=not args.no_rtsp).run()
+    try:
+        http = _http_address(args.http) if args.http else None
+    except ValueError as exc:
+        print(f"vigie demo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.broker:
+        _broker(args.broker, "demo")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
+    return Demo(Path(args.data), http, args.broker, rtsp=not args.no_rtsp).run()
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -219,12 +227,7 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     lights = Floodlights(site, broker)
     lights.start()
-    n = 0
-    while not stop.is_set():
-        play_scenario(scenario, site, broker, stop, lights=lights, speed=args.speed, round_no=n)
-        n += 1
-        if not args.loop:
-            break
+    play_scenario(scenario, site, broker, stop, lights=lights, speed=args.speed, loop=args.loop)
     lights.stop()
     return 0
 
@@ -315,7 +318,10 @@ def _add_simulators_and_tools(sub: Any) -> None:
 
     demo = sub.add_parser("demo", help="the whole system on this machine, for a first look")
     demo.add_argument("--data", default="data/demo", help="data folder")
-    demo.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT for the dashboard")
+    demo.add_argument(
+        "--http",
+        help="HOST:PORT for the dashboard (default 127.0.0.1:8080, or a free port if in use)",
+    )
     demo.add_argument("--broker", help="use this broker instead of starting one")
     demo.add_argument(
         "--no-rtsp",
