@@ -22,6 +22,10 @@ DPI = 150
 WIDTH_IN = 6.8
 """The text width of an A4 page with 2 cm margins, in inches."""
 
+MOST_DEVICES = 30
+"""Bars in the availability chart: the worst devices, so the chart stays readable
+on one page however many devices the site has."""
+
 COLOURS = {
     "seen": "#4a6fa5",
     "confirmed": "#c0392b",
@@ -109,8 +113,10 @@ def zones(report: dict[str, Any], labels: Labels) -> bytes:
 
 
 def availability(devices: Sequence[dict[str, Any]], labels: Labels) -> bytes | None:
-    """Devices that were out of service at some time in the period; None if none was."""
+    """The least available devices (at most :data:`MOST_DEVICES`) that were out of
+    service at some time in the period; None if none was. The table lists them all."""
     rows = [d for d in devices if d["availability"] is not None and d["downtime_s"] > 0]
+    rows = sorted(rows, key=lambda d: (d["availability"], d["device"]))[:MOST_DEVICES]
     if not rows:
         return None
     fig = _figure(0.6 + 0.25 * max(3, len(rows)))

@@ -93,21 +93,23 @@ def run(args: argparse.Namespace, site: Site) -> int:
             first = parse_day(args.from_day, "--from")
             last = parse_day(args.to_day, "--to")
             built = inspection(args.db, site, first, last, lang=args.lang, now=now)
-    except PeriodError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+    except (PeriodError, StoreError) as exc:
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     json_path = out.with_suffix(".json")
     try:
         _write(out, built.pdf)
         _write(json_path, built.json_bytes())
     except OSError as exc:
-        print(f"{prog}: error: cannot write the report: {exc}", file=sys.stderr)
+        print(f"{prog}: error: cannot write the report: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{prog}: {_summary(built.figures)} -> {out}, {json_path}", file=sys.stderr)
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The database driver's messages run over several lines; a terminal wants one."""
+    return " ".join(str(exc).split())
 
 
 def _summary(figures: dict[str, Any]) -> str:

@@ -179,7 +179,8 @@ class Writer:
         if png is None:
             return []
         image = Image(io.BytesIO(png))
-        scale = (A4[0] - 2 * MARGIN) / image.drawWidth
+        width, height = A4[0] - 2 * MARGIN, (A4[1] - 2 * MARGIN) * 0.6
+        scale = min(width / image.drawWidth, height / image.drawHeight)
         image.drawWidth *= scale
         image.drawHeight *= scale
         return [Spacer(1, 4), image]

@@ -40,23 +40,60 @@ def site_data() -> dict[str, Any]:
 def fill(w: StoreWriter) -> None:
     """Write the month into a store with the planned schema."""
     # -- incidents -------------------------------------------------------------
-    w.incident("i1", ["Z01"], nov(2, 3, 10), confirmed_t=nov(2, 3, 10, 5), outcome="intrusion",
-               disruption="intercepted", acked_t=[nov(2, 3, 10, 30)], closed_t=nov(2, 3, 20),
-               intel=["jiu/INT-1"])
-    w.incident("i2", ["Z02", "Z01"], nov(2, 3, 40), outcome="nuisance",
-               acked_t=[nov(2, 3, 41)], closed_t=nov(2, 3, 45))
+    w.incident(
+        "i1",
+        ["Z01"],
+        nov(2, 3, 10),
+        confirmed_t=nov(2, 3, 10, 5),
+        outcome="intrusion",
+        disruption="intercepted",
+        acked_t=[nov(2, 3, 10, 30)],
+        closed_t=nov(2, 3, 20),
+        intel=["jiu/INT-1"],
+    )
+    w.incident(
+        "i2",
+        ["Z02", "Z01"],
+        nov(2, 3, 40),
+        outcome="nuisance",
+        acked_t=[nov(2, 3, 41)],
+        closed_t=nov(2, 3, 45),
+    )
     # disruption not recorded (a store from before): counts as unknown; two acks, the first counts
-    w.incident("i3", ["Z01"], nov(9, 22, 5), confirmed_t=nov(9, 22, 5, 8), outcome="intrusion",
-               acked_t=[nov(9, 22, 6, 30), nov(9, 22, 8, 20)], closed_t=nov(9, 22, 35))
+    w.incident(
+        "i3",
+        ["Z01"],
+        nov(9, 22, 5),
+        confirmed_t=nov(9, 22, 5, 8),
+        outcome="intrusion",
+        acked_t=[nov(9, 22, 6, 30), nov(9, 22, 8, 20)],
+        closed_t=nov(9, 22, 35),
+    )
     w.incident("i4", ["Z03"], nov(15, 12), outcome="false_alarm", closed_t=nov(15, 12, 2))
-    w.incident("i5", ["Z02"], nov(20, 23, 59), confirmed_t=nov(20, 23, 59, 3),
-               outcome="intrusion", disruption="turned_back", acked_t=[nov(20, 23, 59, 10)],
-               closed_t=nov(21, 0, 59), intel=["jiu/INT-1", "fr/X-2"])
+    w.incident(
+        "i5",
+        ["Z02"],
+        nov(20, 23, 59),
+        confirmed_t=nov(20, 23, 59, 3),
+        outcome="intrusion",
+        disruption="turned_back",
+        acked_t=[nov(20, 23, 59, 10)],
+        closed_t=nov(21, 0, 59),
+        intel=["jiu/INT-1", "fr/X-2"],
+    )
     w.incident("i6", ["Z01"], nov(30, 23, 30), acked_t=[nov(30, 23, 30, 45)])
     w.incident("i7", ["Z03"], nov(25, 14), outcome="false_alarm", closed_t=nov(25, 14, 1))
     # test incidents: flagged by a walk test, or resolved as a test; never real
-    w.incident("t1", ["Z02"], nov(12, 10), confirmed_t=nov(12, 10, 0, 2), outcome="test",
-               closed_t=nov(12, 10, 30), test=True, intel=["jiu/INT-3"])
+    w.incident(
+        "t1",
+        ["Z02"],
+        nov(12, 10),
+        confirmed_t=nov(12, 10, 0, 2),
+        outcome="test",
+        closed_t=nov(12, 10, 30),
+        test=True,
+        intel=["jiu/INT-3"],
+    )
     w.incident("t2", ["Z01"], nov(12, 10, 5), outcome="test", closed_t=nov(12, 10, 30))
     w.incident("t3", ["Z02"], nov(6, 10, 0, 30), confirmed_t=nov(6, 10, 0, 31), test=True)
     # outside the month: the last half hour of October, and midnight opening December
@@ -92,8 +129,13 @@ def _walk_tests(w: StoreWriter) -> None:
     #   10:15 crawl camera person in Z02, not Z01                               -> missed
     #   10:20 climb fence 1 s before (not after), fence +4 s; ir clear          -> fence
     c1, c2, c3, c4 = nov(5, 10, 5), nov(5, 10, 10), nov(5, 10, 15), nov(5, 10, 20)
-    w.walk_test("wt1", "Z01", nov(5, 10),
-                [(c1, "walk"), (c2, "run"), (c3, "crawl"), (c4, "climb")], closed_t=nov(5, 11))
+    w.walk_test(
+        "wt1",
+        "Z01",
+        nov(5, 10),
+        [(c1, "walk"), (c2, "run"), (c3, "crawl"), (c4, "climb")],
+        closed_t=nov(5, 11),
+    )
     w.message(c1 + 2, "ir", "ir-01", "alarm", "Z01")
     w.message(c1 + 5, "fence", "fence-01", "alarm", "Z01")
     w.message(c1 + 10, "camera", "cam-01", "person", "Z01")
@@ -112,8 +154,9 @@ def _walk_tests(w: StoreWriter) -> None:
         if k < 20:
             w.message(t + 2, "camera", "cam-01", "person", "Z02")
     # October: a test and a detected crossing outside the period
-    w.walk_test("wt0", "Z01", at(10, 30, 10), [(at(10, 30, 10, 5), "walk")],
-                closed_t=at(10, 30, 11))
+    w.walk_test(
+        "wt0", "Z01", at(10, 30, 10), [(at(10, 30, 10, 5), "walk")], closed_t=at(10, 30, 11)
+    )
     w.message(at(10, 30, 10, 5, 1), "ir", "ir-01", "alarm", "Z01")
     # heartbeats that must never count as detections
     for k in range(50):
@@ -130,14 +173,46 @@ MONTHLY_INCIDENTS = {
     "by_outcome": {"intrusion": 3, "false_alarm": 2, "nuisance": 1, "unresolved": 1},
     "by_disruption": {"intercepted": 1, "turned_back": 1, "escaped": 0, "unknown": 1},
     "by_zone": [
-        {"zone": "Z01", "name": "", "seen": 3, "confirmed": 2, "intrusion": 2,
-         "false_alarm": 0, "nuisance": 0, "unresolved": 1},
-        {"zone": "Z02", "name": "", "seen": 2, "confirmed": 1, "intrusion": 1,
-         "false_alarm": 0, "nuisance": 1, "unresolved": 0},
-        {"zone": "Z03", "name": "", "seen": 2, "confirmed": 0, "intrusion": 0,
-         "false_alarm": 2, "nuisance": 0, "unresolved": 0},
-        {"zone": "Z09", "name": "", "seen": 0, "confirmed": 0, "intrusion": 0,
-         "false_alarm": 0, "nuisance": 0, "unresolved": 0},
+        {
+            "zone": "Z01",
+            "name": "",
+            "seen": 3,
+            "confirmed": 2,
+            "intrusion": 2,
+            "false_alarm": 0,
+            "nuisance": 0,
+            "unresolved": 1,
+        },
+        {
+            "zone": "Z02",
+            "name": "",
+            "seen": 2,
+            "confirmed": 1,
+            "intrusion": 1,
+            "false_alarm": 0,
+            "nuisance": 1,
+            "unresolved": 0,
+        },
+        {
+            "zone": "Z03",
+            "name": "",
+            "seen": 2,
+            "confirmed": 0,
+            "intrusion": 0,
+            "false_alarm": 2,
+            "nuisance": 0,
+            "unresolved": 0,
+        },
+        {
+            "zone": "Z09",
+            "name": "",
+            "seen": 0,
+            "confirmed": 0,
+            "intrusion": 0,
+            "false_alarm": 0,
+            "nuisance": 0,
+            "unresolved": 0,
+        },
     ],
     # 1 Nov is a Sunday (W44); 30 Nov a Monday (W49)
     "by_week": [
@@ -152,7 +227,11 @@ MONTHLY_INCIDENTS = {
     "by_hour": [
         {"hour": h, "seen": s, "confirmed": c}
         for h, (s, c) in enumerate(
-            [(0, 0)] * 3 + [(2, 1)] + [(0, 0)] * 8 + [(1, 0), (0, 0), (1, 0)] + [(0, 0)] * 7
+            [(0, 0)] * 3
+            + [(2, 1)]
+            + [(0, 0)] * 8
+            + [(1, 0), (0, 0), (1, 0)]
+            + [(0, 0)] * 7
             + [(1, 1), (2, 1)]
         )
     ],
@@ -174,12 +253,27 @@ MONTHLY_INTEL = {
     "incidents_linked_confirmed": 2,
     "incidents_linked_intrusion": 2,
     "items": [
-        {"id": "fr/X-2", "issued_in_period": False, "credible": True, "withdrawn": False,
-         "incidents_linked": 1},
-        {"id": "jiu/INT-1", "issued_in_period": True, "credible": True, "withdrawn": False,
-         "incidents_linked": 2},
-        {"id": "jiu/INT-3", "issued_in_period": True, "credible": False, "withdrawn": True,
-         "incidents_linked": 0},
+        {
+            "id": "fr/X-2",
+            "issued_in_period": False,
+            "credible": True,
+            "withdrawn": False,
+            "incidents_linked": 1,
+        },
+        {
+            "id": "jiu/INT-1",
+            "issued_in_period": True,
+            "credible": True,
+            "withdrawn": False,
+            "incidents_linked": 2,
+        },
+        {
+            "id": "jiu/INT-3",
+            "issued_in_period": True,
+            "credible": False,
+            "withdrawn": True,
+            "incidents_linked": 0,
+        },
     ],
 }
 

@@ -163,7 +163,8 @@ class StoreWriter:
         data: dict[str, Any] = {"ref": ref}
         self.db.execute(
             "INSERT INTO intel_items (id, source, ref, title, zones, received_t, active_from_t,"
-            " active_until_t, withdrawn_t, credible, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " active_until_t, withdrawn_t, credible, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item_id,
                 source,
