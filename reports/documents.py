@@ -18,7 +18,7 @@ def monthly_pdf(report: dict[str, Any]) -> bytes:
     inc = report["incidents"]
     story: list[Flowable] = w.head()
     story += [
-        w.h2("section.summary"),
+        *w.section("section.summary"),
         w.table(
             [t("col.figure"), t("col.value")],
             [
@@ -48,13 +48,13 @@ def _incidents(w: Writer, report: dict[str, Any]) -> list[Flowable]:
     out: list[Flowable] = [
         KeepTogether(
             [
-                w.h2("section.outcomes"),
+                *w.section("section.outcomes"),
                 w.table(
                     [t("col.figure"), t("col.count")],
                     [[t(f"outcome.{o}"), n.count(c)] for o, c in inc["by_outcome"].items()],
                     widths=[0.75, 0.25],
                 ),
-                w.h2("section.disruption"),
+                *w.section("section.disruption"),
                 w.table(
                     [t("col.figure"), t("col.count")],
                     [[t(f"disruption.{d}"), n.count(c)] for d, c in inc["by_disruption"].items()],
@@ -62,7 +62,7 @@ def _incidents(w: Writer, report: dict[str, Any]) -> list[Flowable]:
                 ),
             ]
         ),
-        w.h2("section.zones"),
+        *w.section("section.zones"),
         w.table(
             [t("col.zone"), t("col.name"), t("col.seen"), t("col.confirmed")]
             + [t(f"outcome.{o}") for o in outcomes],
@@ -71,17 +71,18 @@ def _incidents(w: Writer, report: dict[str, Any]) -> list[Flowable]:
                 + [n.count(z[o]) for o in outcomes]
                 for z in inc["by_zone"]
             ],
+            widths=[0.08, 0.2, 0.1, 0.11, 0.1, 0.11, 0.15, 0.15],
             align="LLRRRRRR",
         ),
         *w.chart(charts.zones(report, w.t)),
-        w.h2("section.weeks"),
+        *w.section("section.weeks"),
         w.table(
             [t("col.week"), t("col.seen"), t("col.confirmed")],
             [[r["week"], n.count(r["seen"]), n.count(r["confirmed"])] for r in inc["by_week"]],
             widths=[0.4, 0.3, 0.3],
         ),
         *w.chart(charts.weeks(report, w.t)),
-        w.h2("section.hours"),
+        *w.section("section.hours"),
     ]
     for half in (inc["by_hour"][:12], inc["by_hour"][12:]):
         out.append(
@@ -107,7 +108,7 @@ def _response(w: Writer, report: dict[str, Any]) -> list[Flowable]:
         for k, v in resp.items()
     ]
     out: list[Flowable] = [
-        w.h2("section.response"),
+        *w.section("section.response"),
         w.table(
             [t("col.measure"), t("col.n"), t("col.p50"), t("col.p90")],
             rows,
@@ -123,7 +124,7 @@ def _intel(w: Writer, report: dict[str, Any]) -> list[Flowable]:
     t, n = w.t, w.n
     intel = report["intel"]
     out: list[Flowable] = [
-        w.h2("section.intel"),
+        *w.section("section.intel"),
         w.table(
             [t("col.figure"), t("col.value")],
             [
@@ -190,7 +191,7 @@ def _devices(w: Writer, report: dict[str, Any], title: str) -> list[Flowable]:
             ]
         )
     return [
-        w.h2(title),
+        *w.section(title),
         w.table(
             [
                 t("col.device"),
@@ -214,7 +215,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
     t, n = w.t, w.n
     story: list[Flowable] = w.head()
     story += [
-        w.h2("section.verdicts"),
+        *w.section("section.verdicts"),
         w.table(
             [t("col.zone"), t("col.name"), t("col.verdict"), t("col.reasons")],
             [
@@ -230,7 +231,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
             align="LLLL",
             shade=[(2, i, VERDICT_COLOURS[z["verdict"]]) for i, z in enumerate(report["zones"])],
         ),
-        w.h2("section.detection"),
+        *w.section("section.detection"),
         w.table(
             [
                 t("col.zone"),
@@ -260,7 +261,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
     modes = [(z["zone"], m) for z in report["zones"] for m in z["by_mode"]]
     if modes:
         story += [
-            w.h2("section.modes"),
+            *w.section("section.modes"),
             w.table(
                 [t("col.zone"), t("col.mode"), t("col.crossings"), t("col.detected")],
                 [
@@ -278,7 +279,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
         ]
     story += _walk_tests(w, report)
     story += [
-        w.h2("section.rates"),
+        *w.section("section.rates"),
         w.table(
             [
                 t("col.zone"),
@@ -313,7 +314,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
 
 def _walk_tests(w: Writer, report: dict[str, Any]) -> list[Flowable]:
     t, n = w.t, w.n
-    out: list[Flowable] = [w.h2("section.walk_tests")]
+    out: list[Flowable] = [*w.section("section.walk_tests")]
     if not report["walk_tests"]:
         return [*out, w.para(t("none.walk_tests"))]
     out.append(
@@ -352,7 +353,7 @@ def _rules(w: Writer, report: dict[str, Any]) -> list[Flowable]:
     return [
         KeepTogether(
             [
-                w.h2("section.thresholds"),
+                *w.section("section.thresholds"),
                 w.para(t("rule.pod", target=n.prob(th["pod_target"]))),
                 w.para(t("rule.window", window=n.count(int(th["detection_window_s"])))),
                 w.para(t("rule.nuisance", limit=n.rate(th["nuisance_limit_per_30d"]))),

@@ -29,6 +29,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     Image,
@@ -45,6 +46,9 @@ from reports.numbers import Numbers
 
 MARGIN = 2 * cm
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+SECTION_ROOM = 4 * cm
+"""Room a heading needs below it on the page: itself and a few lines of what follows."""
 
 
 @cache
@@ -75,7 +79,6 @@ class Styles:
             leading=15,
             spaceBefore=10,
             spaceAfter=4,
-            keepWithNext=1,
         )
         self.body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12)
         self.cell = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
@@ -120,6 +123,11 @@ class Writer:
 
     def h2(self, key: str) -> Paragraph:
         return Paragraph(escape(self.t(key)), self.s.h2)
+
+    def section(self, key: str) -> list[Flowable]:
+        """A section heading, on a new page when too little of this one is left for
+        the heading and the first lines under it."""
+        return [CondPageBreak(SECTION_ROOM), self.h2(key)]
 
     def local(self, t: float | None) -> str:
         if t is None:
