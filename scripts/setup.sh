@@ -28,6 +28,7 @@ if [ "$want_test" = 1 ]; then
   need gstreamer1.0-plugins-good
   need gstreamer1.0-plugins-ugly
   need gstreamer1.0-plugins-bad   # h264parse: recorded clips are served without decoding
+  need poppler-utils              # pdftotext, pdftoppm: the report tests read the PDFs back
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -232,6 +232,12 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.command import run
+
+    return run(args, _site(args.site))
+
+
 def orjson_line(t: float, topic: str, payload: Any) -> bytes:
     import orjson
 
@@ -315,6 +321,24 @@ def _add_simulators_and_tools(sub: Any) -> None:
     record.add_argument("--out", required=True, help="recording to write (JSON Lines)")
     record.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     record.set_defaults(func=_cmd_record)
+
+    report = sub.add_parser("report", help="monthly and inspection reports: PDF and JSON")
+    kinds = report.add_subparsers(dest="report", required=True, parser_class=_Parser)
+    for kind, about in (
+        ("monthly", "the gold commanders' monthly report"),
+        ("inspection", "the security inspection of a period"),
+    ):
+        r = kinds.add_parser(kind, help=about)
+        r.add_argument("--db", required=True, help="SQLite path or postgresql:// URL")
+        r.add_argument("--site", required=True, help="site file (YAML)")
+        if kind == "monthly":
+            r.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+        else:
+            r.add_argument("--from", dest="from_day", required=True, help="first day, YYYY-MM-DD")
+            r.add_argument("--to", dest="to_day", required=True, help="last day (included)")
+        r.add_argument("--out", required=True, help="FILE.pdf; FILE.json is written beside it")
+        r.add_argument("--lang", default="en", choices=["en", "fr"], help="language")
+        r.set_defaults(func=_cmd_report)
 
     demo = sub.add_parser("demo", help="the whole system on this machine, for a first look")
     demo.add_argument("--data", default="data/demo", help="data folder")

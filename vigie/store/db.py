@@ -7,8 +7,9 @@ Statements are written once with ``?`` placeholders and ``{serial}``/``{real}``/
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ _TYPES = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "blob": "BLOB"},
     "postgresql": {"serial": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "blob": "BYTEA"},
 }
+
+
+_CURSOR_NAMES = itertools.count(1)
+"""Names for PostgreSQL server-side cursors, unique in the process."""
 
 
 class Database:
@@ -78,6 +83,22 @@ class Database:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self.execute(sql, params).fetchall())
+
+    def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 2000) -> Iterator[Any]:
+        """Rows ``batch`` at a time, so that memory stays flat however many match: a
+        server-side cursor on PostgreSQL (within the current transaction), SQLite's own
+        stepping otherwise."""
+        if self.dialect == "postgresql":
+            cur = self._conn.cursor(name=f"vigie_stream_{next(_CURSOR_NAMES)}")
+            cur.itersize = batch
+        else:
+            cur = self._conn.cursor()
+        try:
+            cur.execute(self.render(sql), params)
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
 
     def commit(self) -> None:
         self._conn.commit()

@@ -1,0 +1,1 @@
+"""Reports: the gold commanders' monthly report and the security inspection (docs/reports.md)."""
