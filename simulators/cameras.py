@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from simulators.overlay import stamp
 from simulators.scene import HEIGHT, WIDTH, Scene, SceneRenderer
 
 SERVER_SCRIPT: Final = Path(__file__).with_name("rtsp_server.py")
@@ -112,7 +113,9 @@ class SimulatedCameras:
             t = time.time() - self.t0
             try:
                 for index, r in enumerate(renderers):
-                    proc.stdin.write(bytes([index]) + r.frame(t).tobytes())
+                    frame = r.frame(t)
+                    stamp(frame, time.time(), n)  # the clock for latency measurements
+                    proc.stdin.write(bytes([index]) + frame.tobytes())
                 proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 return
