@@ -156,11 +156,12 @@ class Fanout:
     def viewers(self) -> int:
         return len(self._viewers)
 
-    def publish(self, segment: Segment) -> None:
-        self.publish_message(Outgoing.of(segment))
+    def publish(self, segment: Segment, now: float | None = None) -> None:
+        self.publish_message(Outgoing.of(segment), now)
 
-    def publish_message(self, message: Outgoing) -> None:
-        now = time.monotonic()
+    def publish_message(self, message: Outgoing, now: float | None = None) -> None:
+        """Send to every viewer; ``now`` is a monotonic clock (default: the process's)."""
+        now = time.monotonic() if now is None else now
         with self._lock:
             self.published += 1
             if message.kind is SegmentKind.INIT:
@@ -177,11 +178,11 @@ class Fanout:
                     self._viewers.discard(viewer)
                     viewer.wake()
 
-    def join(self, wake: Callable[[], None]) -> Viewer:
+    def join(self, wake: Callable[[], None], now: float | None = None) -> Viewer:
         """A new viewer, primed with the init segment and the GOP in progress (so its
         decoder starts at a keyframe at once); with none yet, it waits for the next."""
         viewer = Viewer(wake)
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
         with self._lock:
             gop = self._gop.latest()
             if gop is not None and gop[0] is not None:
