@@ -10,6 +10,7 @@ service) and the service's browsers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -44,6 +45,9 @@ GOP_MAX_BYTES: Final = 32 * 1024 * 1024
 long time is cut here (viewers then wait for its next keyframe)."""
 
 TOO_SLOW: Final = "too slow: live queue full"
+
+CLOSE_TIMEOUT_S: Final = 1.0
+"""Time given to close a viewer's websocket that was cut: its link may be dead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +219,22 @@ class ViewerSocket(Protocol):
 
 async def serve_viewer(socket: ViewerSocket, fanout: Fanout) -> str:
     """Send one camera's live segments to one accepted websocket until it closes, or
-    until the viewer is cut for being too slow. Returns why it ended."""
+    until the viewer is cut for being too slow. Returns why it ended.
+
+    A cut viewer is closed even while a send to it hangs (a dead link): the send is
+    cancelled, and the close gets ``CLOSE_TIMEOUT_S``.
+    """
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
+    cut = asyncio.Event()
+
+    def on_wake() -> None:
+        ready.set()
+        if viewer.closed:
+            cut.set()
 
     def wake() -> None:
-        loop.call_soon_threadsafe(ready.set)
+        loop.call_soon_threadsafe(on_wake)
 
     viewer = fanout.join(wake)
     if fanout.waiting():
@@ -233,9 +247,10 @@ async def serve_viewer(socket: ViewerSocket, fanout: Fanout) -> str:
             ready.clear()
             for data in viewer.take():
                 await socket.send_bytes(data)
-            if viewer.closed:
-                await socket.close(1013, viewer.closed)
-                return viewer.closed
+
+    async def cut_by_us() -> str:
+        await cut.wait()
+        return viewer.closed or TOO_SLOW
 
     async def closed_by_client() -> str:
         while True:
@@ -244,7 +259,11 @@ async def serve_viewer(socket: ViewerSocket, fanout: Fanout) -> str:
                 return "viewer left"
 
     try:
-        return await _first(send(), closed_by_client())
+        why = await _first(send(), cut_by_us(), closed_by_client())
+        if why == viewer.closed:
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+                await asyncio.wait_for(socket.close(1013, why), CLOSE_TIMEOUT_S)
+        return why
     finally:
         fanout.leave(viewer)
 

@@ -8,15 +8,16 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
-from websockets.exceptions import WebSocketException
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from websockets.exceptions import WebSocketException
 
 from adapters.video.clips import ClipFile
 from adapters.video.feed import CameraFeed
@@ -74,15 +75,14 @@ class LiveRig:
     def page_url(self, cameras: list[str]) -> str:
         return f"{self.base}/?cameras={','.join(cameras)}"
 
-    async def _page(self, request: object) -> HTMLResponse:
-        assert hasattr(request, "query_params")
+    async def _page(self, request: Request) -> HTMLResponse:
         cameras = request.query_params.get("cameras", ",".join(self.feeds)).split(",")
         videos = "".join(f'<video data-camera-live="{c}"></video>' for c in cameras)
         return HTMLResponse(PAGE.format(videos=videos))
 
     @staticmethod
-    def _file(path: Path) -> object:
-        async def serve(request: object) -> FileResponse:
+    def _file(path: Path) -> Callable[[Request], Awaitable[FileResponse]]:
+        async def serve(request: Request) -> FileResponse:
             return FileResponse(path, media_type="text/javascript")
 
         return serve

@@ -4,6 +4,7 @@ keeps one timeline across reconnections."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from pathlib import Path
 
@@ -12,11 +13,11 @@ import pytest
 
 from adapters.video.fmp4 import Fmp4Muxer
 from adapters.video.h264 import NAL_SPS, nal_units, parameter_sets, parse_sps
-from adapters.video.media import Segment, SegmentKind
+from adapters.video.media import Segment, SegmentKind, VideoPacket
 from tests.adapters.video_helpers import decoded_stamps, encoded
 
 
-def mux(packets: list, muxer: Fmp4Muxer | None = None) -> list[Segment]:
+def mux(packets: list[VideoPacket], muxer: Fmp4Muxer | None = None) -> list[Segment]:
     m = muxer or Fmp4Muxer()
     return [s for p in packets for s in m.push(p)]
 
@@ -85,7 +86,7 @@ def test_one_timeline_across_a_reconnection() -> None:
     muxer = Fmp4Muxer()
     segments = mux(first + again, muxer)
     times = decode_times(segments)
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(times))
     assert muxer.counts.formats == 1  # the same SPS: no new init segment
 
 

@@ -4,6 +4,7 @@ a resolution change, and a camera whose keyframes are far apart."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,8 +78,8 @@ def test_packets_arrive_with_keyframes_and_pictures_only_at_the_analysis_rate(
             time.sleep(0.2)
         assert r.stream.state is StreamState.STREAMING
     p = r.packets
-    assert all(b.arrival >= a.arrival for a, b in zip(p, p[1:], strict=False))
-    assert all(b.dts > a.dts for a, b in zip(p, p[1:], strict=False))  # type: ignore[operator]
+    assert all(b.arrival >= a.arrival for a, b in itertools.pairwise(p))
+    assert all(b.dts > a.dts for a, b in itertools.pairwise(p))  # type: ignore[operator]
     assert any(x.keyframe for x in p) and all(x.session == 1 for x in p)
     assert r.stream.counts.decoded >= 20
     assert r.stream.counts.converted <= 5  # converted when asked, not for every frame
@@ -111,7 +112,7 @@ def test_a_resolution_change_is_a_new_init_segment_and_new_picture_size() -> Non
     try:
         with Reader(sim.url("flip")) as r:
             wait_until(lambda: r.tap.muxer.counts.formats >= 3, 15, "three formats")
-            sizes = set()
+            sizes: set[tuple[int, ...]] = set()
             deadline = time.monotonic() + 5
             while len(sizes) < 2 and time.monotonic() < deadline:
                 picture, _, _ = r.stream.latest()

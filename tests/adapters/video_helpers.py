@@ -39,7 +39,7 @@ def encoded(
     out: list[VideoPacket] = []
     step = 90_000 // fps
 
-    def take(packets: list[av.Packet]) -> None:
+    def take(packets: list[av.Packet[av.VideoStream]]) -> None:
         for p in packets:
             n = len(out)
             out.append(
