@@ -208,8 +208,21 @@ export class LiveView {
   }
 }
 
-// Start a live view on every <video data-camera-live> under root; returns them.
+// A live view in `element` (a <video>, or any element, which then gets one inside it,
+// carrying the same data-camera-live). Call .stop() on the result to close it.
+export function openLive(element, camera = element.dataset.cameraLive, options = {}) {
+  let video = element;
+  if (element.tagName !== "VIDEO") {
+    video = element.querySelector("video") || element.appendChild(document.createElement("video"));
+  }
+  video.dataset.cameraLive = camera;
+  element.dataset.cameraLive = camera;
+  return new LiveView(video, { url: options.urlFor?.(camera) }).start();
+}
+
+// Start a live view on every element with data-camera-live under root; returns them.
 export function attachLiveViews(root = document, options = {}) {
-  return [...root.querySelectorAll("video[data-camera-live]")].map((video) =>
-    new LiveView(video, { url: options.urlFor?.(video.dataset.cameraLive) }).start());
+  const found = [...root.querySelectorAll("[data-camera-live]")];
+  const outer = found.filter((el) => el.tagName !== "VIDEO" || !el.parentElement?.closest("[data-camera-live]"));
+  return outer.map((el) => openLive(el, el.dataset.cameraLive, options));
 }

@@ -24,6 +24,9 @@ from adapters.video.feed import CameraFeed
 from adapters.video.live import serve_viewer
 from tests.peers import REPO, free_port, wait_for_port
 
+CSP = "default-src 'self'; media-src 'self' blob:"
+"""The policy the dashboard is to send: live.js works under it (docs/video.md)."""
+
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>live</title></head>
 <body>{videos}<script type="module" src="/probe.js"></script></body></html>"""
 
@@ -78,7 +81,7 @@ class LiveRig:
     async def _page(self, request: Request) -> HTMLResponse:
         cameras = request.query_params.get("cameras", ",".join(self.feeds)).split(",")
         videos = "".join(f'<video data-camera-live="{c}"></video>' for c in cameras)
-        return HTMLResponse(PAGE.format(videos=videos))
+        return HTMLResponse(PAGE.format(videos=videos), headers={"Content-Security-Policy": CSP})
 
     @staticmethod
     def _file(path: Path) -> Callable[[Request], Awaitable[FileResponse]]:
