@@ -169,3 +169,30 @@ def test_a_viewer_that_cannot_keep_up_is_cut_with_bounded_memory(scene_rig: Live
     assert socket.sent == 1  # the first send never finished
     assert peak <= VIEWER_MAX_BYTES
     assert feed.fanout.skips == SKIPS_BEFORE_CLOSE
+
+
+def test_a_viewer_joining_a_camera_with_rare_keyframes_waits_then_plays(tmp_path: Path) -> None:
+    """Keyframes 10 s apart: a viewer that arrives between two is told it waits, and
+    the view starts clean at the next keyframe (never on undecodable frames)."""
+    sim = TroubledCameras(free_port(), gop={"cam": 10.0})
+    sim.start()
+    early = threading.Event()
+    first_viewer = RtspStream(sim.url("cam"), early, decode=False)  # starts the camera
+    first_viewer.start()
+    try:
+        time.sleep(2.5)  # well inside a GOP
+        with served(sim.url("cam"), tmp_path) as rig, chromium_page() as page:
+            feed = rig.feeds["cam"]
+            wait_until(lambda: feed.connected, 5, "the feed")
+            page.goto(rig.page_url(["cam"]))
+            wait_until(lambda: page.evaluate(STATE)["state"] == "waiting", 5, "waiting")
+            assert feed.fanout.waiting()
+            wait_until(lambda: page.evaluate(STATE)["state"] == "playing", 15, "playing")
+            a = page.evaluate(STATE)
+            time.sleep(1.5)
+            b = page.evaluate(STATE)
+    finally:
+        early.set()
+        first_viewer.join(READ_TIMEOUT_S + 5)
+        sim.stop()
+    assert b["t"] > a["t"]
