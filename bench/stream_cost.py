@@ -1,14 +1,18 @@
 """The camera worker's video cost on PyAV against the OpenCV reader it replaces.
 
-Serves a synthetic 640x360 H.264 stream at 10 fps over real RTSP (GStreamer, in a
-process of its own) and, in this process, one after the other for the same time:
+Serves camera_cost.py's scene (640x360 H.264, two intruders, vegetation) over real
+RTSP (GStreamer, in a process of its own), from its start for each reader in turn, so
+that both see the same video:
 - OpenCV: ``VideoCapture.read`` (decode + BGR conversion) on every frame;
 - PyAV: decode every packet, turn into fMP4 fragments (the live view), and convert
   to BGR only the frames analysed (5 fps);
 and the camera analyser on the analysed frames (OpenCV limited to one thread).
 CPU is process time, so FFmpeg's decoder threads count.
 
-    .venv/bin/python bench/stream_cost.py [--seconds 20] [--fps 10] [--analyse-fps 5]
+    .venv/bin/python bench/stream_cost.py [--seconds 40] [--fps 5] [--analyse-fps 5]
+
+The defaults are camera_cost.py's (5 fps, every frame analysed): its figure of
+"analysis / decoding" is the first of the two given here for OpenCV.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +35,16 @@ from adapters.camera import CAPTURE_OPTIONS
 from adapters.video.analyser import CameraAnalyser
 from adapters.video.feed import LiveTap
 from adapters.video.media import VideoPacket
-from adapters.video.stream import OPEN_OPTIONS
+from adapters.video.stream import OPEN_OPTIONS, to_bgr
+from bench.camera_cost import WALKERS
 from simulators.cameras import SimulatedCameras
-from simulators.scene import Scene, Walker
+from simulators.scene import Scene
 from tests.adapters.test_video import LEFT, RIGHT
 from tests.peers import free_port
 
 
 def serve(port: int, fps: int, seconds: float, ready: Any) -> None:
-    walkers = [Walker(((0.3, 0.36), (0.3, 0.72), (0.9, 0.72)), speed=0.1, repeat_s=12)]
-    sim = SimulatedCameras(port, {"cam": Scene(walkers=walkers, vegetation=True)}, fps=fps)
+    sim = SimulatedCameras(port, {"cam": Scene(walkers=WALKERS, vegetation=True)}, fps=fps)
     sim.start()
     ready.set()
     time.sleep(seconds)
@@ -101,7 +106,7 @@ def pyav_pass(url: str, seconds: float, every: int) -> dict[str, list[float]]:
             out["decode"].append(c2 - c1)
             for frame in frames:
                 if n % every == 0:
-                    picture = frame.to_ndarray(format="bgr24")
+                    picture = to_bgr(frame)
                     c3 = time.process_time()
                     out["convert"].append(c3 - c2)
                     analyser.analyse(picture, time.time())
@@ -112,25 +117,28 @@ def pyav_pass(url: str, seconds: float, every: int) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--fps", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--fps", type=int, default=5)
     parser.add_argument("--analyse-fps", type=float, default=5.0)
     args = parser.parse_args()
     cv2.setNumThreads(1)
     every = max(1, round(args.fps / args.analyse_fps))
-    port = free_port()
     ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    server = ctx.Process(target=serve, args=(port, args.fps, args.seconds * 2 + 10, ready))
-    server.start()
-    ready.wait(30)
-    url = f"rtsp://127.0.0.1:{port}/cam"
-    try:
-        av_costs = pyav_pass(url, args.seconds, every)
-        cv_decode, cv_analyse = opencv_pass(url, args.seconds, every)
-    finally:
-        server.terminate()
-        server.join(10)
+
+    def served(run: Callable[[str, float, int], Any]) -> Any:
+        port = free_port()
+        ready = ctx.Event()
+        server = ctx.Process(target=serve, args=(port, args.fps, args.seconds + 10, ready))
+        server.start()
+        ready.wait(30)
+        try:
+            return run(f"rtsp://127.0.0.1:{port}/cam", args.seconds, every)
+        finally:
+            server.terminate()
+            server.join(10)
+
+    av_costs = served(pyav_pass)
+    cv_decode, cv_analyse = served(opencv_pass)
     fps, afps = args.fps, args.fps / every
     d_cv, a_cv = ms(cv_decode), ms(cv_analyse)
     d_av, m_av = ms(av_costs["decode"]), ms(av_costs["mux"])

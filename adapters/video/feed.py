@@ -25,7 +25,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from adapters.video.clips import ClipError, ClipFile, ClipRecorder
 from adapters.video.fmp4 import Fmp4Muxer
-from adapters.video.live import TOO_SLOW, Fanout, Outgoing
+from adapters.video.live import FEED_RESTARTED, TOO_SLOW, Fanout, Outgoing
 from adapters.video.media import Segment, SegmentKind, VideoPacket
 from adapters.video.ring import Ring
 
@@ -39,6 +39,9 @@ RING_MARGIN_S: Final = 5.0
 a moment after the frame it was seen on."""
 
 RING_MAX_BYTES: Final = 64 * 1024 * 1024
+
+PING_S: Final = 10.0
+"""Keepalive towards the worker: a worker whose machine vanished is noticed in 20 s."""
 
 
 class LiveTap:
@@ -133,8 +136,12 @@ class CameraFeed:
         """One connection to the worker's feed, until it closes."""
         self.counts.connects += 1
         async with connect(
-            self.url, compression=None, max_size=MAX_MESSAGE, open_timeout=5, ping_interval=None
-        ) as ws:
+            self.url, compression=None, max_size=MAX_MESSAGE, open_timeout=5,
+            ping_interval=PING_S, ping_timeout=PING_S,
+        ) as ws:  # fmt: skip
+            # A new connection may be a new worker, whose timeline starts again: viewers
+            # start again too (the page reconnects at once).
+            self.fanout.close_all(FEED_RESTARTED)
             self.connected = True
             try:
                 async for message in ws:

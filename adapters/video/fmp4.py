@@ -224,14 +224,15 @@ class Fmp4Muxer:
         The output runs on without holes: each fragment's duration is the camera's last
         frame step, corrected by how far the output has drifted from the camera's clock.
         """
-        scale = packet.time_base * TIMESCALE
+        num = packet.time_base.numerator * TIMESCALE  # integer arithmetic: no Fractions
+        den = packet.time_base.denominator
         dts_in = packet.dts if packet.dts is not None else packet.pts
         if dts_in is None:  # no timestamp at all: one frame step after the last one
             in_ticks = (self._last_in or 0) + self._delta
             cto = 0
         else:
-            in_ticks = round(dts_in * scale)
-            cto = round((packet.pts - dts_in) * scale) if packet.pts is not None else 0
+            in_ticks = dts_in * num // den
+            cto = (packet.pts - dts_in) * num // den if packet.pts is not None else 0
         if self._last_in is not None:
             step = in_ticks - self._last_in
             if 0 < step <= MAX_GAP:

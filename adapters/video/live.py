@@ -45,6 +45,11 @@ GOP_MAX_BYTES: Final = 32 * 1024 * 1024
 long time is cut here (viewers then wait for its next keyframe)."""
 
 TOO_SLOW: Final = "too slow: live queue full"
+FEED_RESTARTED: Final = "feed restarted: reconnect"
+CLOSE_CODES: Final = {TOO_SLOW: 1013, FEED_RESTARTED: 1012}
+"""Websocket close codes: 1013 (try again later) for a viewer cut for being slow, 1012
+(service restart) when the camera's feed restarted and its timeline with it: the page
+reconnects at once and starts from the new init segment."""
 
 CLOSE_TIMEOUT_S: Final = 1.0
 """Time given to close a viewer's websocket that was cut: its link may be dead."""
@@ -198,6 +203,17 @@ class Fanout:
             self._viewers.add(viewer)
         return viewer
 
+    def close_all(self, reason: str) -> None:
+        """Close every viewer (the feed behind them restarted)."""
+        with self._lock:
+            viewers = list(self._viewers)
+            self._viewers.clear()
+            self._gop = Ring(0.0, self._gop.max_bytes)
+            self._init = None
+        for viewer in viewers:
+            viewer.closed = reason
+            viewer.wake()
+
     def leave(self, viewer: Viewer) -> None:
         with self._lock:
             self._viewers.discard(viewer)
@@ -262,7 +278,9 @@ async def serve_viewer(socket: ViewerSocket, fanout: Fanout) -> str:
         why = await _first(send(), cut_by_us(), closed_by_client())
         if why == viewer.closed:
             with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-                await asyncio.wait_for(socket.close(1013, why), CLOSE_TIMEOUT_S)
+                await asyncio.wait_for(
+                    socket.close(CLOSE_CODES.get(why, 1011), why), CLOSE_TIMEOUT_S
+                )
         return why
     finally:
         fanout.leave(viewer)

@@ -15,6 +15,7 @@ const AHEAD_TARGET_S = 0.15; // buffered beyond the playhead that needs no catch
 const CATCH_UP_RATE = 1.25; // playback speed while catching up (the eye barely sees it)
 const KEEP_BEHIND_S = 10; // buffered video kept behind the playhead (MSE quota)
 const MAX_PENDING_BYTES = 8 * 1024 * 1024; // appends waiting: past this, skip to a keyframe
+const STALL_MS = 4000; // no progress this long while video arrives: start the view again
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 8000;
 const INIT = 1, KEY = 2;
@@ -58,6 +59,8 @@ export class LiveView {
 
   open() {
     this.close();
+    this.lastProgress = Date.now();
+    this.lastTime = -1;
     this.pending = [];
     this.pendingBytes = 0;
     this.skipping = false;
@@ -92,8 +95,10 @@ export class LiveView {
     ws.onclose = (ev) => {
       if (this.stopped) return;
       this.setState(ev.code === 1013 ? "too-slow" : "reconnecting");
-      setTimeout(() => { if (!this.stopped) this.open(); }, this.retryMs);
-      this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+      // 1012: the camera's feed restarted (a new timeline): come back at once.
+      const wait = ev.code === 1012 ? 100 : this.retryMs;
+      setTimeout(() => { if (!this.stopped) this.open(); }, wait);
+      if (ev.code !== 1012) this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     };
     this.ws = ws;
   }
@@ -178,6 +183,16 @@ export class LiveView {
     if (!sb || !sb.buffered.length) return;
     const end = sb.buffered.end(sb.buffered.length - 1);
     const start = sb.buffered.start(sb.buffered.length - 1);
+    if (v.currentTime !== this.lastTime) {
+      this.lastTime = v.currentTime;
+      this.lastProgress = Date.now();
+    } else if (Date.now() - this.lastProgress > STALL_MS && Date.now() - this.lastReceived < 1000) {
+      // Video arrives but the player does not move (a timeline it cannot place, a
+      // decoder error): open again from the next init segment and keyframe.
+      this.stalls = (this.stalls || 0) + 1;
+      this.open();
+      return;
+    }
     const behind = end - v.currentTime;
     if (behind > MAX_BEHIND_S || v.currentTime < start) {
       v.currentTime = Math.max(start, end - LIVE_EDGE_S);

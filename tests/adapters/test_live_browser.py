@@ -196,3 +196,35 @@ def test_a_viewer_joining_a_camera_with_rare_keyframes_waits_then_plays(tmp_path
         first_viewer.join(READ_TIMEOUT_S + 5)
         sim.stop()
     assert b["t"] > a["t"]
+
+
+def test_a_restarted_worker_is_followed_by_the_page(tmp_path: Path) -> None:
+    """A new worker starts a new timeline: the service closes its viewers (1012) and
+    the page reconnects and plays the new one."""
+    walker = Walker(((0.1, 0.8), (0.9, 0.8)), speed=0.1, repeat_s=10)
+    sim = SimulatedCameras(free_port(), {"cam": Scene(walkers=[walker])}, fps=10)
+    sim.start()
+    stop = threading.Event()
+    tap = LiveTap()
+    stream = RtspStream(sim.url("cam"), stop, [tap], decode=False)
+    stream.start()
+    server = FeedServer(tap.fanout).start()
+    port = server.port
+    rig = LiveRig({"cam": f"ws://127.0.0.1:{port}/live"}, tmp_path).start()
+    try:
+        with chromium_page() as page:
+            page.goto(rig.page_url(["cam"]))
+            wait_until(lambda: page.evaluate(STATE)["stamped"] >= 10, 20, "frames shown")
+            server.stop()  # the worker goes; a new one (new muxer, timeline from 0) comes
+            new_tap = LiveTap()
+            stream.sinks[0] = new_tap
+            server = FeedServer(new_tap.fanout, port=port).start()
+            restarted = time.time()
+            wait_until(lambda: page.evaluate(STATE)["lastStamp"] > restarted + 1, 20, "new frames")
+            assert page.evaluate(STATE)["state"] == "playing"
+    finally:
+        rig.stop()
+        server.stop()
+        stop.set()
+        stream.join(READ_TIMEOUT_S + 5)
+        sim.stop()
