@@ -152,8 +152,8 @@ class CameraFeed:
 
     def _receive(self, message: bytes) -> None:
         try:
+            segment = Segment.from_wire(message)  # checks the header first
             out = Outgoing.from_wire(message)
-            segment = Segment.from_wire(message)
         except (ValueError, IndexError) as exc:
             self.counts.bad_segments += 1
             log.warning("camera %s: bad segment (%s): %r", self.camera, exc, message[:16])
