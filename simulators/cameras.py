@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from simulators.overlay import stamp
 from simulators.scene import HEIGHT, WIDTH, Scene, SceneRenderer
 
 SERVER_SCRIPT: Final = Path(__file__).with_name("rtsp_server.py")
@@ -112,7 +113,11 @@ class SimulatedCameras:
             t = time.time() - self.t0
             try:
                 for index, r in enumerate(renderers):
-                    proc.stdin.write(bytes([index]) + r.frame(t).tobytes())
+                    frame = r.frame(t)
+                    covered = r.scene.covered and r.scene.covered[0] <= t < r.scene.covered[1]
+                    if not covered:  # the clock for latency measurements (docs/video.md)
+                        stamp(frame, time.time(), n)
+                    proc.stdin.write(bytes([index]) + frame.tobytes())
                 proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 return

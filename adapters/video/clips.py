@@ -1,0 +1,210 @@
+"""Evidence clips: one camera's video around an incident's camera events, written from
+the ring (so it starts at a keyframe at or before the wanted start) and then from the
+live segments until the wanted end; finished as a plain MP4 (moov first) that
+browsers, PyAV and OpenCV play. Also the retention rule. See docs/video.md.
+
+The recorder does blocking file I/O: run it on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+import av
+import av.error
+
+from adapters.video.media import Segment, SegmentKind
+
+log = logging.getLogger("vigie.video")
+
+FINISH_GRACE_S: Final = 1.0
+"""A clip whose end has passed is finished when a frame after the end arrives, or this
+long after the end if no frame comes (a stalled camera): it never waits for more."""
+
+
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class ClipError(OSError):
+    """A clip could not be written (disk full, folder gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClipFile:
+    """A finished clip part: one stream format (a resolution change starts a new part)."""
+
+    key: str
+    camera: str
+    part: int
+    start: float  # wall-clock arrival of its first frame (a keyframe)
+    end: float  # wall-clock arrival of its last frame
+    path: Path
+    size: int
+
+
+class ClipRecorder:
+    """Writes one clip (one incident, one camera) as it happens, to fragmented-MP4 part
+    files in ``folder``, each remuxed (not re-encoded) to a plain MP4 when it ends."""
+
+    def __init__(self, key: str, camera: str, folder: Path, start: float, end: float) -> None:
+        self.key, self.camera, self.folder = key, camera, folder
+        self.start, self.end = start, end
+        self.done: list[ClipFile] = []
+        self._part = 0
+        self._file: BinaryIO | None = None
+        self._init: Segment | None = None
+        self._first = 0.0
+        self._last = 0.0
+        self._synced = False
+
+    def begin(self, gops: Iterable[tuple[Segment | None, list[Segment]]]) -> None:
+        """Start from the ring: GOPs from the keyframe at or before ``start``."""
+        for header, items in gops:
+            if header is not None and header is not self._init:
+                self.add(header)
+            for item in items:
+                self.add(item)
+
+    def extend(self, end: float) -> None:
+        self.end = max(self.end, end)
+
+    def due(self, now: float) -> bool:
+        return now > self.end + FINISH_GRACE_S
+
+    def add(self, segment: Segment) -> bool:
+        """Write one segment; True once a frame past the end has arrived (finish now)."""
+        if segment.kind is SegmentKind.INIT:
+            if self._file is not None:
+                self._close_part()  # a new format: a new part
+            self._init, self._synced = segment, False
+            return False
+        if segment.t > self.end:
+            return True
+        if self._init is None or not (self._synced or segment.keyframe):
+            return False
+        if self._file is None:
+            self._open_part(segment.t)
+        self._synced = True
+        self._write(segment.payload)
+        self._last = segment.t
+        return False
+
+    def finish(self) -> list[ClipFile]:
+        if self._file is not None:
+            self._close_part()
+        return self.done
+
+    def abandon(self) -> None:
+        """Stop without a clip (the disk is full): remove what was written."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._part_path(self._part).unlink(missing_ok=True)
+
+    def _part_path(self, part: int) -> Path:
+        name = _UNSAFE.sub("_", f"{self.key}.{self.camera}.{part}")
+        return self.folder / f"{name}.fmp4"
+
+    def _open_part(self, t: float) -> None:
+        assert self._init is not None
+        self._part += 1
+        self._first = t
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._file = self._part_path(self._part).open("wb")
+        except OSError as exc:
+            raise ClipError(f"cannot start clip {self.key}/{self.camera}: {exc}") from exc
+        self._write(self._init.payload)
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise ClipError(f"cannot write clip {self.key}/{self.camera}: {exc}") from exc
+
+    def _close_part(self) -> None:
+        assert self._file is not None
+        source = self._part_path(self._part)
+        try:
+            self._file.close()
+        except OSError as exc:
+            raise ClipError(f"cannot close clip {self.key}/{self.camera}: {exc}") from exc
+        finally:
+            self._file = None
+        target = source.with_suffix(".mp4")
+        remux(source, target)
+        source.unlink(missing_ok=True)
+        size = target.stat().st_size
+        self.done.append(
+            ClipFile(self.key, self.camera, self._part, self._first, self._last, target, size)
+        )
+
+
+def remux(source: Path, target: Path) -> None:
+    """Fragmented MP4 to a plain MP4 with its index first, packets copied as they are;
+    the timeline starts at zero."""
+    try:
+        with (
+            av.open(str(source)) as inp,
+            av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+        ):
+            s_in = inp.streams.video[0]
+            s_out = out.add_stream_from_template(s_in)
+            first: int | None = None
+            for packet in inp.demux(s_in):
+                if packet.dts is None:
+                    continue
+                if first is None:
+                    first = packet.dts
+                packet.dts -= first
+                if packet.pts is not None:
+                    packet.pts -= first
+                packet.stream = s_out
+                out.mux(packet)
+    except (av.error.FFmpegError, OSError) as exc:
+        target.unlink(missing_ok=True)
+        raise ClipError(f"cannot remux {source.name}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClip:
+    """What the retention rule needs to know of a kept clip."""
+
+    path: str
+    size: int
+    start: float
+    resolved_at: float | None  # None: its incident is still open
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPlan:
+    remove: list[StoredClip]
+    expired: int  # removed because their incident was resolved long enough ago
+    over_budget: int  # removed, oldest resolved first, to fit the disk budget
+    still_over_by: int  # bytes over budget after that: only open incidents' clips remain
+
+
+def plan_retention(
+    clips: Sequence[StoredClip], now: float, keep_days: float, budget_bytes: int
+) -> RetentionPlan:
+    """Clips to remove: those of incidents resolved more than ``keep_days`` ago, then
+    the oldest resolved ones until the total fits ``budget_bytes``. Never a clip of an
+    open incident."""
+    horizon = now - keep_days * 86400
+    expired = [c for c in clips if c.resolved_at is not None and c.resolved_at < horizon]
+    gone = {c.path for c in expired}
+    kept = [c for c in clips if c.path not in gone]
+    total = sum(c.size for c in kept)
+    budget: list[StoredClip] = []
+    for c in sorted((c for c in kept if c.resolved_at is not None), key=lambda c: c.start):
+        if total <= budget_bytes:
+            break
+        budget.append(c)
+        total -= c.size
+    return RetentionPlan(expired + budget, len(expired), len(budget), max(0, total - budget_bytes))
