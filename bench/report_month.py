@@ -187,7 +187,7 @@ def fill(url: str, n_messages: int, n_incidents: int, month: tuple[str, float, f
         faults.append((k + 1, f"{kind}-{rng.randrange(ZONES):02d}", "heartbeat_lost", t,
                        t + rng.uniform(60, 7200) if rng.random() < 0.97 else None))  # fmt: skip
     db.executemany(
-        "INSERT INTO faults (number, sensor, fault, t, cleared_t) VALUES (?, ?, ?, ?, ?)", faults
+        "INSERT INTO faults (number, device, fault, t, cleared_t) VALUES (?, ?, ?, ?, ?)", faults
     )
     db.commit()
     db.close()
@@ -197,7 +197,7 @@ def _bulk_messages(db: Database, url: str, rows: Iterator[tuple[Any, ...]]) -> N
     if db.dialect == "postgresql":
         db.commit()
         with psycopg.connect(url) as conn, conn.cursor() as cur:
-            columns = "received, topic, sensor, msg_id, event, zone, device_ts, payload"
+            columns = "received, topic, device, msg_id, event, zone, device_ts, payload"
             with cur.copy(f"COPY messages ({columns}) FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row((*r[:6], None, r[6]))

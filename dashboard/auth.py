@@ -34,13 +34,25 @@ would be cheap too, but once a second is already faster than anyone edits it."""
 
 
 class Role(StrEnum):
+    """What a user may do; every role sees the picture (within its desk's limits)."""
+
     COMMANDER = "commander"  # sees everything
     OPERATOR = "operator"  # also acknowledges and resolves
     ADMIN = "admin"  # also manages
+    ANALYST = "analyst"  # also issues and withdraws intelligence items
+    INSPECTOR = "inspector"  # also runs walk tests
 
     @property
     def may_act(self) -> bool:
         return self in (Role.OPERATOR, Role.ADMIN)
+
+    @property
+    def may_issue_intel(self) -> bool:
+        return self in (Role.ANALYST, Role.ADMIN)
+
+    @property
+    def may_inspect(self) -> bool:
+        return self in (Role.INSPECTOR, Role.ADMIN)
 
 
 class UsersFileError(ValueError):
@@ -52,6 +64,12 @@ class _UserEntry(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[^\s]+$")
     role: Role
     token_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    desk: str | None = Field(
+        default=None,
+        pattern=r"^[^\s/]+$",
+        description="The agency desk the user sits at (docs/protocol.md §10): intelligence "
+        "items that name desks are shown to those desks only.",
+    )
 
 
 class _UsersFile(BaseModel):
@@ -64,12 +82,14 @@ class User:
     name: str
     role: Role
     token_sha256: bytes
+    desk: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """Identifies this entry of the users file: a session opened under one entry
         is not valid under another (changed role or token, user removed and re-added)."""
-        entry = f"{self.name}\n{self.role}\n{self.token_sha256.hex()}".encode()
+        desk = f"\n{self.desk}" if self.desk is not None else ""
+        entry = f"{self.name}\n{self.role}\n{self.token_sha256.hex()}{desk}".encode()
         return hashlib.sha256(entry).hexdigest()
 
 
@@ -153,7 +173,7 @@ def _parse(text: str, source: str) -> list[User]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UsersFileError(f"{source}: users: duplicate name {dupes[0]!r}")
-    return [User(u.name, u.role, bytes.fromhex(u.token_sha256)) for u in data.users]
+    return [User(u.name, u.role, bytes.fromhex(u.token_sha256), u.desk) for u in data.users]
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:

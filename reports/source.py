@@ -170,8 +170,8 @@ class SqlReportSource:
 
     def faults(self, start_t: float, end_t: float) -> Iterator[FaultRow]:
         sql = (
-            "SELECT sensor, fault, t, cleared_t FROM faults"
-            " WHERE t < ? AND (cleared_t IS NULL OR cleared_t > ?) ORDER BY sensor, t, number"
+            "SELECT device, fault, t, cleared_t FROM faults"
+            " WHERE t < ? AND (cleared_t IS NULL OR cleared_t > ?) ORDER BY device, t, number"
         )
         for device, fault, t, cleared in self._rows(sql, (end_t, start_t)):
             yield FaultRow(device, fault, t, cleared)
@@ -227,7 +227,7 @@ class SqlReportSource:
         # Each crossing looks up its own 10 s through the index on messages.received,
         # so the cost follows the crossings, not the million messages around them.
         sql = (
-            "SELECT DISTINCT m.seq, m.received, m.topic, m.sensor, m.event, m.zone"
+            "SELECT DISTINCT m.seq, m.received, m.topic, m.device, m.event, m.zone"
             " FROM crossings c JOIN walk_tests w ON w.id = c.test_id"
             " JOIN messages m ON m.received >= c.t AND m.received <= c.t + ? AND m.zone = w.zone"
             " WHERE c.t >= ? AND c.t < ? AND m.event IN ('alarm', 'person')"

@@ -1,58 +1,25 @@
-"""The store as the reports expect it: the existing migrations, then the PLANNED schema.
-
-PLANNED SCHEMA: the columns and tables below are not in vigie/store/schema.py yet;
-they are what walk tests, outcomes with disruption and intelligence will write. They
-belong in a new migration there; until then, the reports' tests and bench apply them
-here. :class:`StoreWriter` fills such a store directly, as the service would.
-"""
+"""A store with every migration, and :class:`StoreWriter`, which fills it directly with
+rows as the service would write them, for the reports' fixtures and bench."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any
 
 from vigie.store.db import Database
 from vigie.store.schema import migrate
 
-PLANNED_DDL: Final[list[str]] = [
-    # incidents: what stopped an intrusion, and whether it happened under a walk test
-    "ALTER TABLE incidents ADD COLUMN disruption TEXT",
-    "ALTER TABLE incidents ADD COLUMN test INTEGER NOT NULL DEFAULT 0",
-    "CREATE INDEX incidents_opened ON incidents (opened_t)",
-    # walk tests (contract section 11)
-    """CREATE TABLE walk_tests (
-        id TEXT PRIMARY KEY, zone TEXT NOT NULL, opened_t {real} NOT NULL,
-        until_t {real} NOT NULL, closed_t {real}, opened_by TEXT NOT NULL)""",
-    """CREATE TABLE crossings (
-        seq {serial}, test_id TEXT NOT NULL REFERENCES walk_tests (id),
-        t {real} NOT NULL, mode TEXT NOT NULL, by TEXT NOT NULL)""",
-    "CREATE INDEX crossings_t ON crossings (t)",
-    # intelligence items (contract section 9) and their links to incidents
-    """CREATE TABLE intel_items (
-        id TEXT PRIMARY KEY, source TEXT, ref TEXT, title TEXT, zones TEXT,
-        received_t {real}, active_from_t {real}, active_until_t {real},
-        withdrawn_t {real}, credible INTEGER, data TEXT)""",
-    "CREATE INDEX intel_items_received ON intel_items (received_t)",
-    """CREATE TABLE incident_intel (
-        incident_id TEXT NOT NULL REFERENCES incidents (id), item_id TEXT NOT NULL,
-        t {real} NOT NULL)""",
-    "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
-]
-
-
 def planned_store(url: str) -> Database:
-    """A new store at ``url`` with the existing migrations and the planned schema."""
+    """A new store at ``url`` with every migration applied."""
     db = Database(url)
     migrate(db)
-    for statement in PLANNED_DDL:
-        db.execute(statement)
     db.commit()
     return db
 
 
 INCIDENT_SQL = (
-    "INSERT INTO incidents (id, zones, opened_t, confirmed_t, modalities, sensors, priority,"
+    "INSERT INTO incidents (id, zones, opened_t, confirmed_t, modalities, devices, priority,"
     " state, last_joined_t, outcome, closed_t, disruption, test)"
     " VALUES (?, ?, ?, ?, '[]', '[]', 3, ?, ?, ?, ?, ?, ?)"
 )
@@ -61,7 +28,7 @@ AUDIT_SQL = (
     " VALUES (?, ?, 'alice', ?, ?, '', NULL)"
 )
 MESSAGE_SQL = (
-    "INSERT INTO messages (received, topic, sensor, msg_id, event, zone, device_ts, payload)"
+    "INSERT INTO messages (received, topic, device, msg_id, event, zone, device_ts, payload)"
     " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)"
 )
 
@@ -118,7 +85,7 @@ class StoreWriter:
         self, number: int, device: str, fault: str, t: float, cleared_t: float | None
     ) -> None:
         self.db.execute(
-            "INSERT INTO faults (number, sensor, fault, t, cleared_t) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO faults (number, device, fault, t, cleared_t) VALUES (?, ?, ?, ?, ?)",
             (number, device, fault, t, cleared_t),
         )
 
@@ -162,15 +129,16 @@ class StoreWriter:
         source, _, ref = item_id.partition("/")
         data: dict[str, Any] = {"ref": ref}
         self.db.execute(
-            "INSERT INTO intel_items (id, source, ref, title, zones, received_t, active_from_t,"
-            " active_until_t, withdrawn_t, credible, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO intel_items (id, source, ref, title, zones, received_t, first_issued_t,"
+            " active_from_t, active_until_t, withdrawn_t, credible, version, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
             (
                 item_id,
                 source,
                 ref,
                 title or f"Item {ref}",
                 json.dumps(list(zones)),
+                received_t,
                 received_t,
                 received_t,
                 received_t + 3600,

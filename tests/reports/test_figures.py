@@ -196,7 +196,7 @@ def test_a_store_from_before_the_planned_schema_reads_as_having_none_of_it(
     db = Database(db_url)
     migrate(db)
     db.execute(
-        "INSERT INTO incidents (id, zones, opened_t, confirmed_t, modalities, sensors, priority,"
+        "INSERT INTO incidents (id, zones, opened_t, confirmed_t, modalities, devices, priority,"
         " state, last_joined_t, outcome, closed_t) VALUES"
         " ('a', '[\"Z01\"]', ?, NULL, '[]', '[]', 3, 'resolved', ?, 'intrusion', ?)",
         (nov.nov(3), nov.nov(3), nov.nov(3, 1)),

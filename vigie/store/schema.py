@@ -75,6 +75,20 @@ MIGRATIONS: Final[list[list[str]]] = [
             PRIMARY KEY (incident_id, item_id))""",
         "ALTER TABLE incidents ADD COLUMN intel TEXT NOT NULL DEFAULT '[]'",
     ],
+    [  # 6: outcomes with their disruption, walk tests and their crossings (protocol §11)
+        "ALTER TABLE incidents ADD COLUMN disruption TEXT",
+        "ALTER TABLE incidents ADD COLUMN test INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX incidents_opened ON incidents (opened_t)",
+        """CREATE TABLE walk_tests (
+            id TEXT PRIMARY KEY, zone TEXT NOT NULL, opened_t {real} NOT NULL,
+            until_t {real} NOT NULL, closed_t {real}, opened_by TEXT NOT NULL)""",
+        """CREATE TABLE crossings (
+            seq {serial}, test_id TEXT NOT NULL REFERENCES walk_tests (id),
+            t {real} NOT NULL, mode TEXT NOT NULL, by TEXT NOT NULL)""",
+        "CREATE INDEX crossings_t ON crossings (t)",
+        "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
+        "CREATE INDEX intel_items_received ON intel_items (received_t)",
+    ],
 ]
 
 
