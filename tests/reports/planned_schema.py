@@ -10,6 +10,7 @@ from typing import Any
 from vigie.store.db import Database
 from vigie.store.schema import migrate
 
+
 def planned_store(url: str) -> Database:
     """A new store at ``url`` with every migration applied."""
     db = Database(url)
