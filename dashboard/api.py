@@ -28,7 +28,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from dashboard.auth import Role, Users
 from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
 from dashboard.credentials import Caller, Credentials
+from dashboard.desks import Visible, incident_for
 from dashboard.hub import Hub
+from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
 from fusion.correlator import UnknownIncident
@@ -45,16 +47,21 @@ class StoreBusy(RuntimeError):
     """The service could not commit a decision in time: answered 503, try again."""
 
 
-class ControlRoom(SessionStore, Protocol):
+class ControlRoom(SessionStore, IntelRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
 
     @property
     def metrics_registry(self) -> Any: ...
-    def picture(self) -> dict[str, Any]: ...
-    async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]: ...
-    async def incident(self, incident_id: str) -> dict[str, Any] | None: ...
+    def picture(self, desk: str | None = None) -> dict[str, Any]: ...
+    def intel_visible(self, desk: str | None) -> Visible: ...
+    async def incidents(
+        self, state: IncidentState | None, desk: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    async def incident(
+        self, incident_id: str, desk: str | None = None
+    ) -> dict[str, Any] | None: ...
     async def evidence(self, seq: int) -> bytes | None: ...
     async def dead_letters(self) -> list[Any]: ...
     async def health(self) -> dict[str, Any]: ...
@@ -101,6 +108,7 @@ def create_app(
 
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
+    intel_routes(app, room)
     _websocket_route(app, room)
     return app
 
@@ -171,15 +179,15 @@ def _sign_in_routes(app: FastAPI, book: SessionBook, policy: SessionPolicy) -> N
 def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
     @app.get("/api/picture")
     async def picture(caller: Viewer) -> dict[str, Any]:
-        return room.picture()
+        return room.picture(caller.user.desk)
 
     @app.get("/api/incidents")
     async def incidents(caller: Viewer, state: IncidentState | None = None) -> list[dict[str, Any]]:
-        return await room.incidents(state)
+        return await room.incidents(state, caller.user.desk)
 
     @app.get("/api/incidents/{incident_id}")
     async def incident(incident_id: str, caller: Viewer) -> dict[str, Any]:
-        found = await room.incident(incident_id)
+        found = await room.incident(incident_id, caller.user.desk)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id[:100]}")
         return found
@@ -189,21 +197,23 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         """Acknowledge; the body (a comment) may be left out."""
         body = await json_body(request, AckBody, optional=True)
         comment = body.comment if body is not None else ""
-        return await _decide(
+        done = await _decide(
             lambda: room.acknowledge(incident_id, caller.user.name, comment, _address(request)),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.post("/api/incidents/{incident_id}/resolve", openapi_extra=body_doc(ResolveBody))
     async def resolve(incident_id: str, caller: Actor, request: Request) -> dict[str, Any]:
         body = await json_body(request, ResolveBody)
         assert body is not None
-        return await _decide(
+        done = await _decide(
             lambda: room.resolve(
                 incident_id, caller.user.name, body.outcome, body.comment, _address(request)
             ),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.get("/api/evidence/{seq}.jpg")
     async def evidence(seq: str, caller: Viewer) -> Response:
@@ -254,7 +264,7 @@ def _websocket_route(app: FastAPI, room: ControlRoom) -> None:
             )
             return
         await websocket.accept()
-        serving = asyncio.create_task(room.hub.serve(websocket))
+        serving = asyncio.create_task(room.hub.serve(websocket, caller.user.desk))
         watching = asyncio.create_task(credentials.until_invalid(caller))
         try:
             done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)

@@ -291,7 +291,7 @@ def test_invariants_and_determinism(
     assert accepted >= 0
     for inc in report["incidents"]:
         assert inc["confirmed"] == (len(inc["modalities"]) >= 2)
-        bonus = 1 if inc["confirmed"] else 0
+        bonus = (1 if inc["confirmed"] else 0) + (1 if inc["intel"] else 0)  # §3 rule 4, §9
         assert inc["priority"] == min(5, max(crit[z] for z in inc["zones"]) + bonus)
         assert len(set(inc["zones"])) == len(inc["zones"])
         assert inc["modalities"] == sorted(inc["modalities"])
