@@ -33,6 +33,7 @@ from dashboard.hub import Hub
 from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
+from dashboard.video_api import VideoRoom, video_routes
 from fusion.correlator import UnknownIncident
 from fusion.incidents import IllegalTransition, IncidentState, Outcome
 
@@ -47,7 +48,7 @@ class StoreBusy(RuntimeError):
     """The service could not commit a decision in time: answered 503, try again."""
 
 
-class ControlRoom(SessionStore, IntelRoom, Protocol):
+class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
@@ -109,6 +110,7 @@ def create_app(
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
     intel_routes(app, room)
+    video_routes(app, room)
     _websocket_route(app, room)
     return app
 

@@ -16,11 +16,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
 import orjson
 
 from adapters.mqtt import MqttLink
+from adapters.video.live import Fanout
 from dashboard.api import StoreBusy
 from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
@@ -52,6 +54,7 @@ from vigie.store import (
 )
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
+from vigie.video import CameraVideo, local_port
 
 log = logging.getLogger("vigie.service")
 
@@ -87,6 +90,7 @@ class Service:
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
         self._link: MqttLink | None = None
+        self._video: CameraVideo | None = None
         self._wake_deadlines = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -136,6 +140,11 @@ class Service:
         # intelligence window): the deadline task recomputes its sleep after each.
         ingest.subscribers.append(lambda changes: self._wake_deadlines.set())
         self._ingest = ingest
+        video = self._video = CameraVideo(
+            self.site, self.config.video, store=store, db=self._db, hub=self.hub,
+            registry=m.registry, clock=self._clock,
+        )  # fmt: skip
+        ingest.subscribers.append(video)  # evidence clips for camera events
         self._bind_live_metrics(link)
         try:
             async with link, asyncio.TaskGroup() as tasks:
@@ -155,12 +164,17 @@ class Service:
                         )
                         for c in self.site.cameras
                     ]
+                jobs += [
+                    tasks.create_task(self._supervised(name, run, vital=False))
+                    for name, run in video.jobs()
+                ]
                 try:
                     yield
                 finally:
                     for job in jobs:
                         job.cancel()
         finally:
+            await video.close()
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
@@ -245,6 +259,9 @@ class Service:
         """One camera's worker, in its own process: video analysis never shares the
         service's interpreter. The supervisor starts it again if it dies."""
         assert self.config.site_path is not None
+        live = f"127.0.0.1:{local_port()}"  # where it serves its live feed (docs/video.md)
+        if self._video is not None:
+            self._video.set_feed(camera, f"ws://{live}/live")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -256,6 +273,8 @@ class Service:
             camera,
             "--broker",
             str(self.config.broker),
+            "--live",
+            live,
         )
         try:
             code = await proc.wait()
@@ -405,7 +424,20 @@ class Service:
     def picture(self, desk: str | None = None) -> dict[str, Any]:
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
         picture = tactical_picture(self.site, self.engine, last_seen, self._clock())
+        if self._video is not None:
+            picture = self._video.annotate(picture)
         return picture_for(picture, desk, self.intel_visible(desk))
+
+    # -- video (vigie/video.py, docs/video.md) -------------------------------------------
+
+    def live_feed(self, camera: str) -> Fanout | None:
+        return self._video.fanout(camera) if self._video is not None else None
+
+    async def clip_file(self, seq: int) -> Path | None:
+        if self._video is None:
+            return None
+        name = await self._db(self.store.clip_name, seq)
+        return self._video.clip_path(name) if name is not None else None
 
     async def incidents(
         self, state: IncidentState | None, desk: str | None = None

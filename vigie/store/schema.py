@@ -89,6 +89,14 @@ MIGRATIONS: Final[list[list[str]]] = [
         "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
         "CREATE INDEX intel_items_received ON intel_items (received_t)",
     ],
+    [  # 7: evidence clips (docs/video.md): the files, and what retention removed and why
+        """CREATE TABLE clips (
+            seq {serial}, incident_id TEXT NOT NULL REFERENCES incidents (id),
+            camera TEXT NOT NULL, start_t {real} NOT NULL, end_t {real} NOT NULL,
+            path TEXT NOT NULL, bytes BIGINT NOT NULL, created {real} NOT NULL,
+            removed {real}, removed_why TEXT)""",
+        "CREATE INDEX clips_incident ON clips (incident_id)",
+    ],
 ]
 
 
