@@ -3,6 +3,7 @@
 import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
+import { CameraPanel } from "./cameras.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -30,6 +31,11 @@ const queue = new IncidentQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
+const cameras = new CameraPanel({
+  list: $("#cameras"), views: $("#live-views"), empty: $("#no-cameras"),
+  faults: $("#recording-faults"),
+});
+queue.extraDetail = (box, data) => cameras.detail(box, data);
 const faults = new Map();   // number -> fault
 let me = null;
 let ws = null;
@@ -93,6 +99,8 @@ function receive(msg) {
 
 function applySnapshot(picture) {
   plan.draw(picture);
+  cameras.draw(picture);
+  cameras.bindPlan($("#plan"));
   queue.clear();
   for (const view of picture.incidents) queue.upsert(view);
   faults.clear();
@@ -117,6 +125,8 @@ function applyUpdate(frame) {
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
+    else if (c.type === "recording") { cameras.recording(c); faultsDirty = true; }
+    else if (c.type === "clip") queue.touched(c.incident);
     else if (c.type === "incident" && c.change === "confirmed") {
       const entry = queue.items.get(c.id);
       if (entry && entry.view.priority >= 4) { alarmNew = true; flag(c.id); }
@@ -161,7 +171,7 @@ function renderFaults() {
     return li;
   });
   list.replaceChildren(...items);
-  $("#no-faults").hidden = items.length > 0;
+  $("#no-faults").hidden = items.length > 0 || cameras.faulty;
 }
 
 // -- alerts ------------------------------------------------------------------------
@@ -196,6 +206,7 @@ function setMuted(value) {
 
 function showLogin() {
   me = null;
+  cameras.stopAll();
   ws?.close();
   ws = null;
   $("#app").hidden = true;
@@ -225,6 +236,7 @@ async function start() {
       markLanguage();
       plan.relabel();
       queue.relabel();
+      cameras.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;
       render();
