@@ -18,7 +18,13 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from adapters.video.feed import FeedServer, LiveTap
-from adapters.video.live import SKIPS_BEFORE_CLOSE, TOO_SLOW, VIEWER_MAX_BYTES, serve_viewer
+from adapters.video.live import (
+    FEED_RESTARTED,
+    SKIPS_BEFORE_CLOSE,
+    TOO_SLOW,
+    VIEWER_MAX_BYTES,
+    serve_viewer,
+)
 from adapters.video.stream import READ_TIMEOUT_S, RtspStream
 from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene, Walker
@@ -148,27 +154,32 @@ class StuckSocket:
 
 def test_a_viewer_that_cannot_keep_up_is_cut_with_bounded_memory(scene_rig: LiveRig) -> None:
     feed = scene_rig.feeds["cam"]
-    socket = StuckSocket()
+    # Start once video flows: a viewer cut because the feed (re)connected is another story.
+    wait_until(lambda: feed.connected and not feed.fanout.waiting(), 20, "video")
     peak = 0
-    result: list[str] = []
 
-    async def watch() -> None:
+    async def watch(socket: StuckSocket) -> str:
         task = asyncio.ensure_future(serve_viewer(socket, feed.fanout))
         nonlocal peak
         while not task.done():
             for viewer in list(feed.fanout._viewers):
                 peak = max(peak, viewer.queued_bytes)
             await asyncio.sleep(0.05)
-        result.append(task.result())
+        return task.result()
 
     assert scene_rig.loop is not None
-    done = asyncio.run_coroutine_threadsafe(watch(), scene_rig.loop)
-    done.result(timeout=40)
-    assert result == [TOO_SLOW]
-    assert feed.fanout.closed_slow == 1 and feed.fanout.viewers == 0
+    for _ in range(2):  # on a loaded machine the worker's feed may restart once meanwhile
+        socket = StuckSocket()
+        skips, cut = feed.fanout.skips, feed.fanout.closed_slow
+        why = asyncio.run_coroutine_threadsafe(watch(socket), scene_rig.loop).result(timeout=40)
+        if why != FEED_RESTARTED:
+            break
+        wait_until(lambda: feed.connected and not feed.fanout.waiting(), 20, "video again")
+    assert why == TOO_SLOW
+    assert feed.fanout.closed_slow == cut + 1 and feed.fanout.viewers == 0
     assert socket.sent == 1  # the first send never finished
     assert peak <= VIEWER_MAX_BYTES
-    assert feed.fanout.skips == SKIPS_BEFORE_CLOSE
+    assert feed.fanout.skips - skips == SKIPS_BEFORE_CLOSE
 
 
 def test_a_viewer_joining_a_camera_with_rare_keyframes_waits_then_plays(tmp_path: Path) -> None:
