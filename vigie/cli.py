@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -119,6 +120,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_camera(args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()  # first: a stop during start-up is a clean stop too
     from adapters.camera import CameraWorker
 
     site = _site(args.site)
@@ -128,8 +130,13 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = _stop_on_signals()
     worker.run(stop)
+    if not worker.released:
+        # A reader thread still inside OpenCV aborts the interpreter's shutdown
+        # (SIGABRT, "FATAL: exception not rethrown"): leave without one.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
