@@ -20,16 +20,18 @@ from typing import Final
 
 from adapters.video.person import Person, iou
 
-FOOT_OFFSET: Final = 0.18
+FOOT_OFFSET: Final = 0.175
 """The feet stand this share of the box's height above the bottom of HOG's box.
 
-HOG's window pads the person: in the 64x128 window a person is about 96 px tall, and
-our detections (pyramid levels 1.0-1.46 over a region scaled to 100 px) come out
-larger still. Measured with ``bench/foot_offset.py`` (median, quartiles): synthetic
-walkers, whose feet are known, 0.19 (0.175-0.21, 68 boxes); real people in Debian's
-``vtest.avi``, feet taken as the lowest row of their full-resolution silhouette (lone
-people only, checked by eye on crops), 0.18 (0.165-0.20, 817 boxes). The head is
-0.15-0.17 below the top: the person fills about two thirds of the box, centred."""
+HOG's window pads the person: in its 64x128 window a person is about 96 px tall, and
+our detections (pyramid levels 1.0-1.46 over a region scaled to 100 px) come out a
+little larger still. Measured with ``bench/foot_offset.py`` (median, quartiles): real
+people in Debian's ``vtest.avi``, their feet taken as the lowest row of their
+full-resolution silhouette (lone people only; checked by eye on crops), 0.175
+(0.154-0.201, 975 boxes); synthetic walkers, whose feet are known, 0.172 (0.162-0.21,
+124 boxes). The head is 0.12-0.14 below the top: the person fills the middle two
+thirds of the box. Taking the box's bottom for the feet put a walker on the path
+several percent of the frame inside the lawn beside it."""
 
 TRACK_GONE_S: Final = 1.5
 """A track unseen for this long has ended: HOG misses a walker for a frame or two at a
