@@ -123,6 +123,7 @@ def one_run(scene: str, cameras: int, workdir: Path) -> list[dict[str, Any]]:
                 "false": len(false),
                 "false_events": false,
                 "entry_s": round(after[0] - entry, 2) if after and scene == "kerb" else None,
+                "first_lawn_s": round(after[0], 2) if after else None,
                 "path": sum(1 for _, b in persons if b["zone"] == "Z02"),
                 "lawn_after_entry": len(after),
                 "video_loss": any(b["event"] == "video_loss" for _, b in mine),

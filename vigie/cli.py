@@ -151,6 +151,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     if unknown:
         print(f"vigie simulate camera: no camera {unknown[0]!r} in the site", file=sys.stderr)
         return EXIT_USAGE
+    clip = Path(args.clip) if args.clip else None
+    if clip is not None and not clip.is_file():
+        print(f"vigie simulate camera: no clip {args.clip!r}", file=sys.stderr)
+        return EXIT_USAGE
     walkers = [_walker(w) for w in args.walker]
     scene = Scene(
         night=args.night,
@@ -162,7 +166,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     )
     try:
         sim = SimulatedCameras.for_urls(
-            {c: cameras[c].url for c in chosen}, dict.fromkeys(chosen, scene), fps=args.fps
+            {c: cameras[c].url for c in chosen},
+            dict.fromkeys(chosen, scene),
+            fps=args.fps,
+            clip=clip,
         )
         sim.start()
     except (RtspUnavailable, ValueError) as exc:
@@ -300,7 +307,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
         default=[],
         help='an intruder: "x0,y0 x1,y1 ...@start_s:speed" (image fractions)',
     )
-    cam.add_argument("--clip", help="serve this H.264 MP4 (once) instead of a synthetic scene")
+    cam.add_argument(
+        "--clip",
+        help="serve this recorded clip (once per camera) instead of a synthetic scene: "
+        "H.264 MP4/MKV as it is, anything else (an MPEG-4 AVI) decoded and encoded",
+    )
     cam.add_argument("--fps", type=int, default=10)
     cam.add_argument("--seed", type=int, default=7)
     cam.set_defaults(func=_cmd_simulate_camera)
