@@ -48,7 +48,7 @@ def test_a_real_clip_is_served_at_the_cameras_url(tmp_path: Path) -> None:
         assert b"serving" in proc.stderr.readline()
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", CAPTURE_OPTIONS)
         cap = cv2.VideoCapture(site["cameras"][0]["url"], cv2.CAP_FFMPEG)
-        shapes = []
+        shapes: list[tuple[int, ...]] = []
         while len(shapes) < 20:
             ok, frame = cap.read()
             assert ok, "the clip's stream ended early"
