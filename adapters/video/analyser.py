@@ -86,7 +86,7 @@ class CameraAnalyser:
     def _motion(self, blobs: list[Blob], now: float) -> list[Observation]:
         in_zone: dict[str, Blob] = {}
         for b in blobs:
-            zone = self.regions.zone_of(*b.foot)
+            zone = self.regions.zone_of(*b.foot, margin=ZONE_MARGIN)
             if zone is not None and (
                 zone not in in_zone or b.w * b.h > in_zone[zone].w * in_zone[zone].h
             ):
