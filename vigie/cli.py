@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -119,6 +120,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_camera(args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()  # first: a stop during start-up is a clean stop too
     from adapters.camera import CameraWorker
 
     site = _site(args.site)
@@ -128,8 +130,13 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = _stop_on_signals()
     worker.run(stop)
+    if not worker.released:
+        # A reader thread still inside OpenCV aborts the interpreter's shutdown
+        # (SIGABRT, "FATAL: exception not rethrown"): leave without one.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
@@ -144,6 +151,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     if unknown:
         print(f"vigie simulate camera: no camera {unknown[0]!r} in the site", file=sys.stderr)
         return EXIT_USAGE
+    clip = Path(args.clip) if args.clip else None
+    if clip is not None and not clip.is_file():
+        print(f"vigie simulate camera: no clip {args.clip!r}", file=sys.stderr)
+        return EXIT_USAGE
     walkers = [_walker(w) for w in args.walker]
     scene = Scene(
         night=args.night,
@@ -155,7 +166,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     )
     try:
         sim = SimulatedCameras.for_urls(
-            {c: cameras[c].url for c in chosen}, dict.fromkeys(chosen, scene), fps=args.fps
+            {c: cameras[c].url for c in chosen},
+            dict.fromkeys(chosen, scene),
+            fps=args.fps,
+            clip=clip,
         )
         sim.start()
     except (RtspUnavailable, ValueError) as exc:
@@ -302,7 +316,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
         default=[],
         help='an intruder: "x0,y0 x1,y1 ...@start_s:speed" (image fractions)',
     )
-    cam.add_argument("--clip", help="serve this H.264 MP4 (once) instead of a synthetic scene")
+    cam.add_argument(
+        "--clip",
+        help="serve this recorded clip (once per camera) instead of a synthetic scene: "
+        "H.264 MP4/MKV as it is, anything else (an MPEG-4 AVI) decoded and encoded",
+    )
     cam.add_argument("--fps", type=int, default=10)
     cam.add_argument("--seed", type=int, default=7)
     cam.set_defaults(func=_cmd_simulate_camera)
