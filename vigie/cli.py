@@ -246,6 +246,25 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate_feed(args: argparse.Namespace) -> int:
+    from simulators.feed import FeedSimulator
+    from simulators.scenario import demo_site_path
+
+    site = _site(args.site or str(demo_site_path()))
+    if args.source not in {s.id for s in site.intel_sources}:
+        known = ", ".join(s.id for s in site.intel_sources) or "none"
+        print(
+            f"vigie simulate feed: {args.source!r} is not an intel source of the site"
+            f" (intel_sources: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    broker = _broker(args.broker, "simulate feed")
+    stop = _stop_on_signals()
+    FeedSimulator(site, broker, args.source, seed=args.seed).run(stop, every_s=args.every)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.command import run
 
@@ -300,6 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_feed_simulator(sims: Any) -> None:
+    feed = sims.add_parser("feed", help="an intelligence feed issuing warnings over MQTT")
+    feed.add_argument("--source", required=True, help="an intel source id of the site file")
+    feed.add_argument("--site", help="site file (default: the demo site)")
+    feed.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    feed.add_argument("--every", type=float, default=60.0, help="seconds between messages")
+    feed.add_argument("--seed", type=int, default=7)
+    feed.set_defaults(func=_cmd_simulate_feed)
+
+
 def _add_simulators_and_tools(sub: Any) -> None:
     simulate = sub.add_parser("simulate", help="sensor and camera simulators")
     sims = simulate.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
@@ -332,7 +361,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
     sens.add_argument("--loop", action="store_true", help="play it again and again")
     sens.add_argument("--out", help="write the messages as a recording instead of playing")
     sens.set_defaults(func=_cmd_simulate_sensors)
+    _add_feed_simulator(sims)
+    _add_tools(sub)
 
+
+def _add_tools(sub: Any) -> None:
     record = sub.add_parser("record", help="record a site's sensor messages from a broker")
     record.add_argument("--broker", required=True, help="mqtt://host:port")
     record.add_argument("--site", required=True, help="site file (YAML)")
