@@ -175,7 +175,14 @@ def _sign_in_routes(app: FastAPI, book: SessionBook, policy: SessionPolicy) -> N
     @app.get("/api/me")
     async def me(caller: Viewer) -> dict[str, Any]:
         user = caller.user
-        return {"name": user.name, "role": str(user.role), "may_act": user.role.may_act}
+        return {
+            "name": user.name,
+            "role": str(user.role),
+            "desk": user.desk,
+            "may_act": user.role.may_act,
+            "may_issue_intel": user.role.may_issue_intel,
+            "may_inspect": user.role.may_inspect,
+        }
 
 
 def _picture_routes(app: FastAPI, room: ControlRoom) -> None:

@@ -3,6 +3,7 @@
 import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
+import { IntelPanel } from "./intel.js";
 import { CameraPanel } from "./cameras.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -31,6 +32,11 @@ const queue = new IncidentQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
+const intel = new IntelPanel({
+  list: $("#intel"), empty: $("#no-intel"), form: $("#intel-form"), api,
+  onError: (msg) => alert(msg),
+});
+queue.intelTitles = (ids) => intel.linked(ids);
 const cameras = new CameraPanel({
   list: $("#cameras"), views: $("#live-views"), empty: $("#no-cameras"),
   faults: $("#recording-faults"),
@@ -98,6 +104,8 @@ function receive(msg) {
 // -- applying ----------------------------------------------------------------------
 
 function applySnapshot(picture) {
+  intel.setZones(picture.zones);
+  intel.draw(picture.intel ?? []);
   plan.draw(picture);
   cameras.draw(picture);
   cameras.bindPlan($("#plan"));
@@ -124,6 +132,8 @@ function applyUpdate(frame) {
       faultsDirty = true;
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
+    else if (c.type === "intel") intel.upsert(c.item);
+    else if (c.type === "watch") plan.setWatch(c.id, c.watch);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
     else if (c.type === "recording") { cameras.recording(c); faultsDirty = true; }
     else if (c.type === "clip") queue.touched(c.incident);
@@ -219,6 +229,7 @@ function showLogin() {
 function showApp(user) {
   me = user;
   queue.mayAct = user.may_act;
+  intel.setUser(user);
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#logout").hidden = false;
@@ -236,6 +247,7 @@ async function start() {
       markLanguage();
       plan.relabel();
       queue.relabel();
+      intel.relabel();
       cameras.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;
@@ -262,7 +274,7 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     showLogin();
   });
-  setInterval(() => { if (me) queue.tick(); }, 1000);
+  setInterval(() => { if (me) { queue.tick(); intel.tick(); } }, 1000);
   try { showApp(await api.get("/api/me")); } catch { showLogin(); }
 }
 
