@@ -169,13 +169,17 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     site = _site(args.site)
     broker = _broker(args.broker, "camera")
     try:
-        worker = CameraWorker(site, args.camera, broker, fps=args.fps)
-    except KeyError as exc:
+        live = _live_address(args.live)
+        worker = CameraWorker(site, args.camera, broker, fps=args.fps, live=live)
+    except (KeyError, ValueError) as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        print(f"vigie camera: cannot serve the live feed on {args.live}: {exc}", file=sys.stderr)
+        return 1
     worker.run(stop)
     if not worker.released:
-        # A reader thread still inside OpenCV aborts the interpreter's shutdown
+        # A reader thread still inside FFmpeg aborts the interpreter's shutdown
         # (SIGABRT, "FATAL: exception not rethrown"): leave without one.
         logging.shutdown()
         sys.stderr.flush()

@@ -16,13 +16,16 @@ from typing import Any
 import av
 import httpx
 import pytest
+import yaml
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
-from simulators.cameras import rtsp_available
+from simulators.cameras import SimulatedCameras, rtsp_available
+from simulators.scene import Scene, Walker
+from tests.adapters.test_camera_live import camera_site
 from tests.adapters.video_helpers import decoded_stamps
 from tests.conftest import OPERATOR
-from tests.peers import Mosquitto, VigieProcess
+from tests.peers import Mosquitto, VigieProcess, free_port
 from tests.sensors import Gateway
 from tests.vigie.video_rig import camera_service
 from tests.vigie.web import eventually
@@ -46,9 +49,11 @@ def detail(v: VigieProcess, incident: str) -> dict[str, Any]:
 
 
 def clips_of(v: VigieProcess, incident: str, within_s: float) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = eventually(
-        lambda: detail(v, incident)["clips"], within_s, f"a clip of {incident}"
-    )
+    def listed() -> list[dict[str, Any]]:
+        answer = v.get(f"/api/incidents/{incident}", OPERATOR)
+        return list(answer.json()["clips"]) if answer.status_code == 200 else []
+
+    found: list[dict[str, Any]] = eventually(listed, within_s, f"a clip of {incident}")
     return found
 
 
@@ -165,7 +170,7 @@ def test_a_full_disk_stops_clips_and_shows_the_fault_while_live_and_service_go_o
             connect(live_url.replace("cam-01", "cam-99"), additional_headers=_bearer()).close()
         assert unknown.value.response.status_code == 404
         with connect(live_url, additional_headers=_bearer()) as live:
-            kinds = [_kind(live.recv(5)) for _ in range(12)]
+            kinds = video_kinds(live, 12)
         assert kinds[0] == 1 and 2 in kinds and 3 in kinds, "live goes on, from a keyframe"
         # Room again (the file that failed is gone): the next clip is written, the fault clears.
         (folder / "INC-000001.cam-01.1.fmp4").unlink(missing_ok=True)
@@ -205,6 +210,56 @@ def _bearer() -> dict[str, str]:
     return {"Authorization": f"Bearer {OPERATOR}"}
 
 
-def _kind(message: str | bytes) -> int:
-    assert isinstance(message, bytes), message
-    return message[0]
+def video_kinds(live: ClientConnection, count: int) -> list[int]:
+    """The kinds of the first ``count`` video messages (docs/video.md, "Wire format"):
+    1 init segment, 2 keyframe, 3 other frame; states (waiting) are skipped."""
+    kinds: list[int] = []
+    while len(kinds) < count:
+        message = live.recv(10)
+        if isinstance(message, bytes):
+            kinds.append(message[0])
+        else:
+            assert json.loads(message) == {"state": "waiting", "for": "keyframe"}
+    return kinds
+
+
+def test_the_service_runs_the_worker_that_reads_once_for_analysis_live_and_clips(
+    broker: Mosquitto, users_file: Path, tmp_path: Path
+) -> None:
+    """`vigie serve` spawns `vigie camera --live`: one RTSP session gives the person
+    events (the worker's own analysis), the live view and the incident's clip."""
+    port = free_port()
+    site = camera_site(port)
+    site["cameras"][0].update(pre_capture_s=PRE_S, post_capture_s=POST_S)
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site))
+    walker = Walker(((0.08, 0.82), (0.45, 0.8)), start_s=6.0, speed=0.1)
+    sim = SimulatedCameras(port, {"cam-01": Scene(walkers=[walker])})
+    sim.start()
+    v = VigieProcess(
+        tmp_path / "site.yaml", users_file, str(tmp_path / "v.db"), broker, tmp_path,
+        extra=("--data", str(tmp_path / "data")),
+    )  # fmt: skip
+    v.start()
+    try:
+        eventually(lambda: v.metric("vigie_live_feeds_connected", OPERATOR) == 1, 20, "feed")
+        live_url = f"ws://127.0.0.1:{v.port}/api/cameras/cam-01/live"
+        with connect(live_url, additional_headers=_bearer()) as live:
+            kinds = video_kinds(live, 12)
+        assert kinds[0] == 1 and 2 in kinds, "live through the service, from a keyframe"
+        clips = clips_of(v, "INC-000001", 40)
+        events = [e for e in detail(v, "INC-000001")["events"] if e["sensor"] == "cam-01"]
+        answer = v.get(clips[0]["url"], OPERATOR)
+        assert answer.status_code == 200
+    finally:
+        v.stop()
+        sim.stop()
+    assert events and events[0]["event"] == "person", "the worker's own analysis"
+    first, last = events[0]["t"], events[-1]["t"]
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(answer.content)
+    frames = decoded_stamps(path)
+    assert frames[0][3] and frames[0][0] is not None and frames[0][0] <= first - PRE_S
+    assert len(clips) == 1 and frames[-1][0] is not None
+    assert frames[-1][0] >= last + POST_S - 0.5
+    running = v.log_path.read_text().split("Shutting down")[0]
+    assert "Traceback" not in running and "camera cam-01 stopped" in v.log()
