@@ -107,11 +107,15 @@ def _spread(grey: Gray) -> float:
 
 
 def _sharpness(grey: Gray) -> float:
+    """The tiles' Laplacian variance at their 75th percentile (block means by an area
+    resize: ~25 us)."""
     rows, cols = TILES
     h, w = grey.shape[0] // rows * rows, grey.shape[1] // cols * cols
-    lap = cv2.Laplacian(grey[:h, :w], cv2.CV_32F).reshape(rows, h // rows, cols, w // cols)
-    variance = lap.var(axis=(1, 3))
-    return float(np.percentile(variance, 75))
+    lap = cv2.Laplacian(grey[:h, :w], cv2.CV_32F)
+    mean = cv2.resize(lap, (cols, rows), interpolation=cv2.INTER_AREA)
+    mean_sq = cv2.resize(lap * lap, (cols, rows), interpolation=cv2.INTER_AREA)
+    variance = np.sort((mean_sq - mean * mean).ravel())
+    return float(variance[(3 * variance.size) // 4])
 
 
 def _thumb(grey: Gray) -> npt.NDArray[np.float32]:
