@@ -76,8 +76,7 @@ class Intake:
 
     def now(self, t: float) -> float:
         """``t`` on the engine's clock, which never runs back."""
-        if t > self._clock:
-            self._clock = t
+        self._clock = max(self._clock, t)
         return self._clock
 
     def tick(self, t: float) -> list[Change]:
