@@ -17,7 +17,7 @@ from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from fusion.incidents import Outcome
-from fusion.parser import UnsupportedValue, decode_json
+from fusion.jsonvalues import UnsupportedValue, decode_json
 
 MAX_COMMENT: Final = 2000
 ALLOWED_CONTROLS: Final = frozenset("\t\n\r")

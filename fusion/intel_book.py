@@ -82,20 +82,24 @@ class IntelBook:
             self._refresh(item.zones, t, out)
         return out
 
+    def maybe_due(self, now: float) -> bool:
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
+
     def next_deadline(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
     # -- views --------------------------------------------------------------------------
 
-    def linked(self, zones: Iterable[str], t: float) -> set[str]:
-        """The active, credible items naming one of ``zones`` at ``t``: what an event that
-        opens or joins an incident in those zones links to it."""
+    def linked(self, zones: Iterable[str]) -> set[str]:
+        """The active, credible items naming one of ``zones`` now (the book has been
+        advanced to the current time): what an event that opens or joins an incident in
+        those zones links to it. Read from the watch kept at every window instant, so
+        it costs one lookup per zone, however many items were ever issued."""
+        watch = self._watch
         found: set[str] = set()
         for z in zones:
-            for item_id in self._by_zone.get(z, ()):
-                item = self._items[item_id]
-                if item.credible and item.active_at(t):
-                    found.add(item_id)
+            found.update(watch.get(z, ()))
         return found
 
     def watch(self, zone: str) -> bool:

@@ -40,6 +40,7 @@ from fusion.wire import (
     intel_json,
     stored_incident_json,
 )
+from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
@@ -89,6 +90,7 @@ class Service:
         self._sessions: SessionTable | None = None
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
+        self._pipeline = CommitPipeline(self._pool)
         self._link: MqttLink | None = None
         self._video: CameraVideo | None = None
         self._wake_deadlines = asyncio.Event()
@@ -124,11 +126,12 @@ class Service:
             presence=presence_topic(self.site, "service", self.config.client_id),
         )
         self._link = link
+        pipeline = self._pipeline
         ingest = Ingest(
             site=self.site,
             intake=self._intake,
             store=store,
-            db=self._db,
+            pipeline=pipeline,
             link=link,
             hub=self.hub,
             metrics=m,
@@ -150,6 +153,7 @@ class Service:
             async with link, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("ingest", ingest.run)),
+                    tasks.create_task(self._supervised("commits", pipeline.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
                 ]
@@ -251,9 +255,8 @@ class Service:
                     next_incident=self.engine.next_incident_number,
                     next_fault=self.engine.next_fault_number,
                 )
+                self.hub.publish(changes_json(changes), [])
                 await ingest.commit(batch)
-            self.hub.publish(changes_json(changes), [])
-            ingest.after_commit(batch)
 
     async def _camera_worker(self, camera: str) -> None:
         """One camera's worker, in its own process: video analysis never shares the
@@ -333,13 +336,18 @@ class Service:
             entry = AuditEntry(
                 incident, now, who, action, comment, address, outcome.value if outcome else None
             )
-            try:
-                await self._db(self.store.save_decision, changes, entry)  # on disk before 2xx
-            except StoreUnavailable as exc:
-                raise StoreBusy(str(exc)) from exc
+            written = await self._pipeline.submit(
+                self.store.save_decision,
+                changes,
+                entry,
+                then=functools.partial(self.hub.publish, changes_json(changes), []),
+            )
         finally:
             self._lock.release()
-        self.hub.publish(changes_json(changes), [])
+        try:
+            await written  # on disk before the 2xx
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
 
@@ -389,10 +397,10 @@ class Service:
                 next_fault=self.engine.next_fault_number,
             )
             self.hub.publish(changes_json(batch.all_changes()), [])
-            await ingest.commit(batch)
+            written = await ingest.commit(batch)
         finally:
             self._lock.release()
-        ingest.after_commit(batch)
+        await written  # on disk before the 201
         return done
 
     def intel_visible(self, desk: str | None) -> Visible:

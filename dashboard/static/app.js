@@ -104,6 +104,7 @@ function receive(msg) {
 // -- applying ----------------------------------------------------------------------
 
 function applySnapshot(picture) {
+  queue.criticality = new Map(picture.zones.map((z) => [z.id, z.criticality]));
   intel.setZones(picture.zones);
   intel.draw(picture.intel ?? []);
   plan.draw(picture);

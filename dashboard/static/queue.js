@@ -83,11 +83,21 @@ export class IncidentQueue {
     return li;
   }
 
+  // Why this priority (docs/protocol.md §3 rule 4, §9): the most critical zone, +1 once
+  // two kinds of sensor agree, +1 once an intelligence item is linked, at most 5.
+  why(view) {
+    const crit = Math.max(...view.zones.map((z) => this.criticality?.get(z) ?? 0));
+    const parts = [`${t("why_criticality")} ${crit}`];
+    if (view.confirmed) parts.push(`+1 ${t("why_confirmed")}`);
+    if ((view.intel ?? []).length) parts.push(`+1 ${t("why_intel")}`);
+    return `${t("priority")} ${view.priority} = ${parts.join(" ")}${crit + parts.length - 1 > 5 ? ` (${t("why_capped")})` : ""}`;
+  }
+
   fill(li, view) {
     li.dataset.priority = String(view.priority);
     li.dataset.state = view.state;
     li.querySelector(".prio").textContent = `P${view.priority}`;
-    li.querySelector(".prio").title = t("priority");
+    li.querySelector(".prio").title = this.why(view);
     li.querySelector(".id").textContent = view.id;
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");

@@ -49,6 +49,9 @@ def test_an_analyst_issues_from_the_page_and_the_zone_goes_on_watch(
     incident = page.locator('[data-incident="INC-000001"]')
     expect(incident).to_have_attribute("data-priority", "5")
     expect(incident.locator(".intel-links")).to_contain_text("Group of about 20 near the gate")
+    expect(incident.locator(".prio")).to_have_attribute(
+        "title", "Priority 5 = zone criticality 4 +1 intelligence linked"
+    )
     page.click('button[data-lang="fr"]')
     expect(entry).to_contain_text("source non éprouvée, connue indirectement, recoupée")
     expect(z02).to_contain_text("sous surveillance")
