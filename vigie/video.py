@@ -37,6 +37,7 @@ from fusion.records import ClipRecord
 from fusion.site import Camera, Site
 from fusion.wire import clip_kept_json, recording_json
 from vigie.config import VideoSettings
+from vigie.lograte import LogLimiter
 from vigie.store import Store, StoreRefused, StoreUnavailable
 from vigie.store.clips import KeptClip, NewClip
 from vigie.supervisor import Backoff
@@ -155,6 +156,7 @@ class CameraVideo:
         self._retention_due = asyncio.Event()
         self._retention_due.set()  # once at start
         self._loop = asyncio.get_running_loop()
+        self._limiter = LogLimiter(log)
         self.metrics = m = VideoMetrics(registry)
         m.failures.set_function(lambda: sum(f.counts.clip_failures for f in self.feeds.values()))
         m.viewers.set_function(lambda: sum(f.fanout.viewers for f in self.feeds.values()))
@@ -224,7 +226,8 @@ class CameraVideo:
             first, last = min(t, event.device_ts), max(t, event.device_ts)
         if self.disk_fault is not None:
             self.metrics.refused.inc()
-            log.warning("camera %s: no clip for %s: %s", camera.id, incident_id, self.disk_fault)
+            self._limiter.log("clips refused", f"no clip of {camera.id} for {incident_id}: "
+                              f"{self.disk_fault}")  # fmt: skip
             return
         self.feeds[camera.id].record(
             incident_id, first - camera.pre_capture_s, last + camera.post_capture_s
@@ -315,6 +318,7 @@ class CameraVideo:
             now = self._clock()
             for feed in self.feeds.values():
                 feed.finish_due(now)
+            self._limiter.flush()
             if now >= next_disk_check:
                 next_disk_check = now + DISK_CHECK_S
                 self._check_disk(await asyncio.to_thread(self._free_bytes))
