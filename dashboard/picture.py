@@ -8,7 +8,7 @@ from typing import Any
 
 from fusion.correlator import Correlator
 from fusion.site import Site
-from fusion.wire import fault_json, incident_json
+from fusion.wire import fault_json, incident_json, walk_test_json
 
 
 def tactical_picture(
@@ -73,4 +73,5 @@ def tactical_picture(
             for c in site.cameras
         ],
         "faults": [fault_json(f) for f in faults],
+        "walk_tests": [walk_test_json(v, now) for v in engine.walk_tests.views()],
     }

@@ -14,7 +14,7 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, ParamSpec, TypeVar
 
@@ -23,13 +23,15 @@ from dashboard.api import StoreBusy
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
 from dashboard.sessions import SessionRecord
+from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
-from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
 from fusion.intake import Intake
 from fusion.site import Site
 from fusion.topics import presence_topic, still_subscription, subscription
 from fusion.wire import (
     changes_json,
+    fault_json,
     incident_detail_json,
     incident_json,
     stored_incident_json,
@@ -37,9 +39,11 @@ from fusion.wire import (
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
+from vigie.reporting import ReportDesk
 from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
+from vigie.walk_tests import WalkTestDesk
 
 log = logging.getLogger("vigie.service")
 
@@ -76,6 +80,15 @@ class Service:
         self._ingest: Ingest | None = None
         self._link: MqttLink | None = None
         self._wake_deadlines = asyncio.Event()
+        self.walk_tests = WalkTestDesk(
+            self.site,
+            change=self.engine_change,
+            db=self._db,
+            engine=lambda: self.engine,
+            store=lambda: self.store,
+            clock=clock,
+        )
+        self.reports = ReportDesk(config.db_url, self.site)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -146,6 +159,7 @@ class Service:
                     for job in jobs:
                         job.cancel()
         finally:
+            self.reports.close()
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
@@ -264,10 +278,23 @@ class Service:
         )
 
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         return await self._decide(
-            incident, who=who, action="resolve", outcome=outcome, comment=comment, address=address
+            incident,
+            who=who,
+            action="resolve",
+            outcome=outcome,
+            comment=comment,
+            address=address,
+            disruption=disruption,
         )
 
     async def _decide(
@@ -279,6 +306,7 @@ class Service:
         outcome: Outcome | None,
         comment: str,
         address: str | None,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         try:
             await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
@@ -290,14 +318,25 @@ class Service:
                 if outcome is None:
                     changes = self.engine.acknowledge(incident, now, who, comment)
                 else:
-                    changes = self.engine.resolve(incident, now, who, outcome, comment)
+                    changes = self.engine.resolve(
+                        incident, now, who, outcome, comment, disruption=disruption
+                    )
             except UnknownIncident:
                 stored = await self._db(self.store.incident, incident)
                 if stored is None:
                     raise
                 raise IncidentClosed(f"{incident} is already {stored[0].view.state}") from None
+            resolved = changes[0]
+            kept = resolved.disruption if isinstance(resolved, IncidentResolved) else None
             entry = AuditEntry(
-                incident, now, who, action, comment, address, outcome.value if outcome else None
+                incident,
+                now,
+                who,
+                action,
+                comment,
+                address,
+                outcome.value if outcome else None,
+                kept.value if kept else None,
             )
             try:
                 await self._db(self.store.save_decision, changes, entry)  # on disk before 2xx
@@ -308,6 +347,28 @@ class Service:
         self.hub.publish(changes_json(changes), [])
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    async def engine_change(
+        self, change: Callable[[float], Sequence[Change]], what: str
+    ) -> list[Change]:
+        """A person's change to the engine other than a decision on an incident (a walk
+        test opened, crossed, closed), at the engine's time, committed before it returns
+        and then shown; the deadlines are looked at again (a crossing's 10 s)."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            changes = list(change(self.intake.now(self._clock())))
+            try:
+                await self._db(self.store.save_changes, changes, what)
+            except StoreUnavailable as exc:
+                raise StoreBusy(str(exc)) from exc
+        finally:
+            self._lock.release()
+        self.hub.publish(changes_json(changes), [])
+        self._wake_deadlines.set()
+        return changes
 
     # -- sign-in sessions (dashboard/sessions.py keeps them; they live in the store) ------
 
@@ -340,9 +401,19 @@ class Service:
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
         return tactical_picture(self.site, self.engine, last_seen, self._clock())
 
-    async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]:
-        records = await self._db(self.store.incidents, state.value if state else None)
+    async def incidents(
+        self,
+        state: IncidentState | None,
+        opened: tuple[float | None, float | None] = (None, None),
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        records = await self._db(
+            self.store.incidents, state.value if state else None, limit, opened
+        )
         return [stored_incident_json(r) for r in records]
+
+    async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]:
+        return [fault_json(f) for f in await self._db(self.store.faults, span)]
 
     async def incident(self, incident_id: str) -> dict[str, Any] | None:
         found = await self._db(self.store.incident, incident_id)
