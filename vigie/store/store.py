@@ -12,7 +12,7 @@ again, so the caller sets the data aside).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import psycopg
@@ -99,7 +99,7 @@ class Store:
 
         self._transaction(decision, f"store the {audit.action} of {audit.incident_id}")
 
-    def save_changes(self, changes: list[Change], what: str) -> None:
+    def save_changes(self, changes: Sequence[Change], what: str) -> None:
         """Changes no message caused (a walk test opened, crossed or closed): committed
         before this returns."""
         self._transaction(lambda db: writes.write_changes(db, changes), what)
