@@ -1,8 +1,9 @@
 // Vigie's control-room page: login, then the live picture over /ws. The picture is
 // only ever called live while the websocket is open and its sequence is unbroken.
-import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
+import { t, setLanguage, initialLanguage, clock, language } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
+import { ReportLinks, WalkTestPanel } from "./walk.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -30,6 +31,10 @@ const queue = new IncidentQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
+const walk = new WalkTestPanel({
+  root: $("#walk-panel"), template: $("#walk-test-template"), api, onError: (msg) => alert(msg),
+});
+const reportLinks = new ReportLinks($("#reports-panel"), language);
 const faults = new Map();   // number -> fault
 let me = null;
 let ws = null;
@@ -98,11 +103,13 @@ function applySnapshot(picture) {
   faults.clear();
   for (const f of picture.faults) faults.set(f.number, f);
   faultsDirty = true;
+  walk.snapshot(picture);
   schedule();
 }
 
 function applyUpdate(frame) {
   let alarmNew = false;
+  walk.sync(frame.t);
   for (const view of frame.incidents) {
     const isNew = queue.upsert(view);
     if (isNew && view.priority >= 4) { alarmNew = true; flag(view.id); }
@@ -117,6 +124,7 @@ function applyUpdate(frame) {
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
+    else if (c.type === "walk_test") walk.apply(c);
     else if (c.type === "incident" && c.change === "confirmed") {
       const entry = queue.items.get(c.id);
       if (entry && entry.view.priority >= 4) { alarmNew = true; flag(c.id); }
@@ -202,6 +210,7 @@ function showLogin() {
   $("#login").hidden = false;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
+  walk.show(false);
   setLive(false);
 }
 
@@ -213,6 +222,8 @@ function showApp(user) {
   $("#logout").hidden = false;
   $("#whoami").textContent = `${user.name} · ${t(`role_${user.role}`)}`;
   document.body.dataset.role = user.role;
+  walk.show(user.role === "inspector" || user.role === "admin");
+  reportLinks.show(user.role);
   connect();
 }
 
@@ -225,6 +236,8 @@ async function start() {
       markLanguage();
       plan.relabel();
       queue.relabel();
+      walk.relabel();
+      reportLinks.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;
       render();
