@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Final
 
-from dashboard.api import StoreBusy
+from dashboard.errors import StoreBusy
 from fusion.site import Site
 from vigie.store.db import StoreError
 
@@ -56,7 +57,9 @@ class ReportDesk:
         try:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")  # never fork a threaded process
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=_leave_interrupts
+                )
             future = self._pool.submit(_build, self._db_url, self._site, what, lang, now)
             try:
                 return await asyncio.wrap_future(future)
@@ -69,6 +72,12 @@ class ReportDesk:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _leave_interrupts() -> None:
+    """In the worker: Ctrl-C in the service's terminal reaches the whole process group;
+    the service ends its worker itself, so the worker ignores it (no stray traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _build(db_url: str, site: Site, what: tuple[object, ...], lang: str, now: float) -> Built:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
@@ -199,7 +200,30 @@ def _today() -> str:
     return time.strftime("%Y-%m-%d", time.gmtime())
 
 
+ROUTES = [
+    ("GET", "/api/walk-tests"),
+    ("GET", "/api/walk-tests/WT-000001"),
+    ("POST", "/api/walk-tests"),
+    ("POST", "/api/walk-tests/WT-000001/crossings"),
+    ("POST", "/api/walk-tests/WT-000001/close"),
+    ("GET", "/api/reports/monthly?month=2026-01"),
+    ("GET", "/api/reports/inspection?from=2026-01-01&to=2026-01-02"),
+    ("GET", "/api/faults"),
+]
+
+
 def test_reports_are_served_to_commanders_and_admins(vigie: VigieProcess, tmp_path: Any) -> None:
+    for method, path in ROUTES:
+        for token in (None, "wrong-token"):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            answer = httpx.request(method, vigie.base + path, headers=headers, json={})
+            assert answer.status_code == 401, (method, path, token)
+    for method, path in ROUTES[2:5]:  # walk tests are run by inspectors and admins
+        for token in (OPERATOR, COMMANDER):
+            answer = httpx.request(
+                method, vigie.base + path, headers={"Authorization": f"Bearer {token}"}, json={}
+            )
+            assert answer.status_code == 403, (method, path, token)
     month = time.strftime("%Y-%m", time.gmtime())
     assert vigie.get(f"/api/reports/monthly?month={month}", OPERATOR).status_code == 403
     assert vigie.get(f"/api/reports/monthly?month={month}", INSPECTOR).status_code == 403
