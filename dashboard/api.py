@@ -28,8 +28,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from dashboard.auth import Role, Users
 from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
 from dashboard.credentials import Caller, Credentials
+from dashboard.desks import Visible, incident_for
 from dashboard.errors import StoreBusy
 from dashboard.hub import Hub
+from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
 from dashboard.walk_api import (
@@ -56,7 +58,7 @@ MAX_LISTED: Final = 10_000
 __all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
-class ControlRoom(SessionStore, Protocol):
+class ControlRoom(SessionStore, IntelRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
@@ -68,15 +70,19 @@ class ControlRoom(SessionStore, Protocol):
 
     @property
     def metrics_registry(self) -> Any: ...
-    def picture(self) -> dict[str, Any]: ...
+    def picture(self, desk: str | None = None) -> dict[str, Any]: ...
+    def intel_visible(self, desk: str | None) -> Visible: ...
     async def incidents(
         self,
         state: IncidentState | None,
+        desk: str | None = None,
         opened: tuple[float | None, float | None] = (None, None),
         limit: int = 500,
     ) -> list[dict[str, Any]]: ...
     async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]: ...
-    async def incident(self, incident_id: str) -> dict[str, Any] | None: ...
+    async def incident(
+        self, incident_id: str, desk: str | None = None
+    ) -> dict[str, Any] | None: ...
     async def evidence(self, seq: int) -> bytes | None: ...
     async def dead_letters(self) -> list[Any]: ...
     async def health(self) -> dict[str, Any]: ...
@@ -130,6 +136,7 @@ def create_app(
 
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
+    intel_routes(app, room)
     walk_test_routes(app, room.walk_tests)
     report_routes(app, room.reports, clock)
     _websocket_route(app, room)
@@ -196,13 +203,20 @@ def _sign_in_routes(app: FastAPI, book: SessionBook, policy: SessionPolicy) -> N
     @app.get("/api/me")
     async def me(caller: Viewer) -> dict[str, Any]:
         user = caller.user
-        return {"name": user.name, "role": str(user.role), "may_act": user.role.may_act}
+        return {
+            "name": user.name,
+            "role": str(user.role),
+            "desk": user.desk,
+            "may_act": user.role.may_act,
+            "may_issue_intel": user.role.may_issue_intel,
+            "may_inspect": user.role.may_inspect,
+        }
 
 
 def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
     @app.get("/api/picture")
     async def picture(caller: Viewer) -> dict[str, Any]:
-        return room.picture()
+        return room.picture(caller.user.desk)
 
     @app.get("/api/incidents")
     async def incidents(
@@ -212,7 +226,8 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 500,
     ) -> list[dict[str, Any]]:
         """Newest first; ``from``/``to`` (epoch seconds) bound the opening time."""
-        return await room.incidents(state, (span.from_t, span.to_t), limit)
+        opened = (span.from_t, span.to_t)
+        return await room.incidents(state, caller.user.desk, opened, limit)
 
     @app.get("/api/faults")
     async def faults(caller: Viewer, span: TimeSpan) -> list[dict[str, Any]]:
@@ -222,7 +237,7 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
 
     @app.get("/api/incidents/{incident_id}")
     async def incident(incident_id: str, caller: Viewer) -> dict[str, Any]:
-        found = await room.incident(incident_id)
+        found = await room.incident(incident_id, caller.user.desk)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id[:100]}")
         return found
@@ -232,16 +247,17 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         """Acknowledge; the body (a comment) may be left out."""
         body = await json_body(request, AckBody, optional=True)
         comment = body.comment if body is not None else ""
-        return await _decide(
+        done = await _decide(
             lambda: room.acknowledge(incident_id, caller.user.name, comment, _address(request)),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.post("/api/incidents/{incident_id}/resolve", openapi_extra=body_doc(ResolveBody))
     async def resolve(incident_id: str, caller: Actor, request: Request) -> dict[str, Any]:
         body = await json_body(request, ResolveBody)
         assert body is not None
-        return await _decide(
+        done = await _decide(
             lambda: room.resolve(
                 incident_id,
                 caller.user.name,
@@ -252,6 +268,7 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
             ),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.get("/api/evidence/{seq}.jpg")
     async def evidence(seq: str, caller: Viewer) -> Response:
@@ -302,7 +319,7 @@ def _websocket_route(app: FastAPI, room: ControlRoom) -> None:
             )
             return
         await websocket.accept()
-        serving = asyncio.create_task(room.hub.serve(websocket))
+        serving = asyncio.create_task(room.hub.serve(websocket, caller.user.desk))
         watching = asyncio.create_task(credentials.until_invalid(caller))
         try:
             done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)

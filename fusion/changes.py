@@ -122,11 +122,13 @@ class IntelUpdated:
 
 @dataclass(frozen=True, slots=True)
 class ZoneWatchChanged:
-    """A zone went on watch (an active, credible item names it) or came off it."""
+    """The items that put a zone on watch changed (an active, credible item names it);
+    ``watch`` is whether any does."""
 
     t: float
     zone: str
     watch: bool
+    items: tuple[str, ...] = ()
 
 
 Change = (

@@ -127,6 +127,11 @@ class Correlator:
         ``now``). Duplicates are filtered before: see :mod:`fusion.intake`."""
         return self._apply(event, now, self.advance(now))
 
+    def apply(self, event: DeviceEvent, now: float) -> list[Change]:
+        """As :meth:`ingest`, when time has already been advanced to ``now`` (the
+        processing step does so for every message, valid or not)."""
+        return self._apply(event, now, [])
+
     def _apply(self, event: DeviceEvent, now: float, out: list[Change]) -> list[Change]:
         if self._watch.heard(event.device, now):
             self._clear_faults(event.device, (FaultType.HEARTBEAT_LOST,), now, out)
@@ -157,8 +162,9 @@ class Correlator:
         return out
 
     def ingest_intel(self, message: IntelMessage, now: float) -> list[Change]:
-        """Apply one valid, new intelligence message received at ``now``. An item never
-        opens an incident: it is linked to those that events open or join."""
+        """Apply one valid, new intelligence message received at ``now`` (after letting
+        time pass to ``now``). An item never opens an incident: it is linked to those that
+        events open or join."""
         out = self.advance(now)
         out.extend(self.intel.apply(message, now))
         return out
@@ -167,6 +173,12 @@ class Correlator:
         """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due, and
         open or close the intelligence windows whose instant came."""
         out: list[Change] = []
+        if not (
+            self._watch.maybe_due(now)
+            or self.intel.maybe_due(now)
+            or self.walk_tests.maybe_due(now)
+        ):
+            return out  # the common case, checked without building anything
         due = self._watch.due(now)
         for deadline, device in due:
             fault = self._faults.raise_fault(device, FaultType.HEARTBEAT_LOST, deadline)
@@ -275,7 +287,7 @@ class Correlator:
             target.confirmed_t = now
             for z in target.zones:
                 self._zone_confirmed[z] += 1
-        target.intel |= self.intel.linked(target.zones, now)
+        target.intel |= self.intel.linked(target.zones)
         view = target.view()
         out.append(IncidentJoined(now, view, event, new_zone))
         if confirmed_now:
@@ -320,7 +332,7 @@ class Correlator:
             join_seq=0,
             modalities={modality},
             devices={event.device},
-            intel=self.intel.linked((zone,), now),
+            intel=self.intel.linked((zone,)),
             test=self.walk_tests.under_test(zone, now) is not None,
         )
         self._next_incident += 1

@@ -273,6 +273,14 @@ class WalkTestBook:
                 self._forget_if_done(test)
         return [c for _, _, c in sorted(due, key=lambda d: (d[0], d[1]))]
 
+    def maybe_due(self, now: float) -> bool:
+        """Whether :meth:`advance` may have something to do at ``now``: free while no test
+        is in the book, which is nearly always."""
+        if not self._tests:
+            return False
+        due = self.next_deadline()
+        return due is not None and due <= now
+
     def next_deadline(self) -> float | None:
         """When :meth:`advance` has something to do next: just after the oldest pending
         crossing's window (its last instant still counts), or a test's end."""

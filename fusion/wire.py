@@ -256,7 +256,13 @@ def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912 -
                 "degraded": c.degraded,
             }
         case ZoneWatchChanged():
-            return {"type": "watch", "t": c.t, "id": c.zone, "watch": c.watch}
+            return {
+                "type": "watch",
+                "t": c.t,
+                "id": c.zone,
+                "watch": c.watch,
+                "items": list(c.items),
+            }
         case IntelUpdated():
             return {
                 "type": "intel",

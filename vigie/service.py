@@ -18,29 +18,42 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, ParamSpec, TypeVar
 
+import orjson
+
 from adapters.mqtt import MqttLink
 from dashboard.api import StoreBusy
+from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
 from dashboard.sessions import SessionRecord
 from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
 from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
-from fusion.intake import Intake
+from fusion.intake import Intake, Processed
 from fusion.site import Site
-from fusion.topics import presence_topic, still_subscription, subscription
+from fusion.topics import presence_topic, site_root, still_subscription, subscription
 from fusion.wire import (
     changes_json,
     fault_json,
     incident_detail_json,
     incident_json,
+    intel_json,
     stored_incident_json,
 )
+from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
 from vigie.reporting import ReportDesk
-from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
+from vigie.store import (
+    AuditEntry,
+    Batch,
+    DeadLetter,
+    Received,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
 from vigie.walk_tests import WalkTestDesk
@@ -69,7 +82,7 @@ class Service:
         self.config = config
         self.site: Site = config.site
         self.metrics = Metrics()
-        self.hub = Hub(self.picture, self.metrics.latency)
+        self.hub = Hub(self.picture, self.metrics.latency, self.intel_visible)
         self.tasks = TaskBoard()
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
@@ -78,6 +91,7 @@ class Service:
         self._sessions: SessionTable | None = None
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
+        self._pipeline = CommitPipeline(self._pool)
         self._link: MqttLink | None = None
         self._wake_deadlines = asyncio.Event()
         self.walk_tests = WalkTestDesk(
@@ -121,11 +135,12 @@ class Service:
             presence=presence_topic(self.site, "service", self.config.client_id),
         )
         self._link = link
+        pipeline = self._pipeline
         ingest = Ingest(
             site=self.site,
             intake=self._intake,
             store=store,
-            db=self._db,
+            pipeline=pipeline,
             link=link,
             hub=self.hub,
             metrics=m,
@@ -133,12 +148,16 @@ class Service:
         )
         ingest.last_seen.update(restored.last_seen)
         ingest.subscribers.append(CommandPublisher(self.site, link, m))
+        # A batch may bring a deadline nearer (a device heard again after a loss, an
+        # intelligence window): the deadline task recomputes its sleep after each.
+        ingest.subscribers.append(lambda changes: self._wake_deadlines.set())
         self._ingest = ingest
         self._bind_live_metrics(link)
         try:
             async with link, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("ingest", ingest.run)),
+                    tasks.create_task(self._supervised("commits", pipeline.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
                 ]
@@ -236,9 +255,8 @@ class Service:
                     next_incident=self.engine.next_incident_number,
                     next_fault=self.engine.next_fault_number,
                 )
+                self.hub.publish(changes_json(changes), [])
                 await ingest.commit(batch)
-            self.hub.publish(changes_json(changes), [])
-            ingest.after_commit(batch)
 
     async def _camera_worker(self, camera: str) -> None:
         """One camera's worker, in its own process: video analysis never shares the
@@ -338,13 +356,18 @@ class Service:
                 outcome.value if outcome else None,
                 kept.value if kept else None,
             )
-            try:
-                await self._db(self.store.save_decision, changes, entry)  # on disk before 2xx
-            except StoreUnavailable as exc:
-                raise StoreBusy(str(exc)) from exc
+            written = await self._pipeline.submit(
+                self.store.save_decision,
+                changes,
+                entry,
+                then=functools.partial(self.hub.publish, changes_json(changes), []),
+            )
         finally:
             self._lock.release()
-        self.hub.publish(changes_json(changes), [])
+        try:
+            await written  # on disk before the 2xx
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
 
@@ -360,13 +383,18 @@ class Service:
             raise StoreBusy("the store is busy or unavailable; try again") from None
         try:
             changes = list(change(self.intake.now(self._clock())))
-            try:
-                await self._db(self.store.save_changes, changes, what)
-            except StoreUnavailable as exc:
-                raise StoreBusy(str(exc)) from exc
+            written = await self._pipeline.submit(
+                self.store.save_changes,
+                changes,
+                what,
+                then=functools.partial(self.hub.publish, changes_json(changes), []),
+            )
         finally:
             self._lock.release()
-        self.hub.publish(changes_json(changes), [])
+        try:
+            await written  # on disk before the answer
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
         self._wake_deadlines.set()
         return changes
 
@@ -395,29 +423,85 @@ class Service:
             self._sessions.close()
             self._sessions = None
 
+    # -- intelligence (docs/protocol.md §9) ------------------------------------------------
+
+    async def issue_intel(self, source: str, body: Any) -> Processed:
+        """An intelligence message from an analyst through the API: the same step as a
+        feed's message over MQTT (checks, duplicates, windows, links), stored and shown."""
+        ingest = self._ingest
+        assert ingest is not None
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            done = self.intake.receive_intel_from(source, body, self._clock())
+            payload = orjson.dumps(body)
+            topic = f"{site_root(self.site)}/intel/{source}"
+            batch = Batch(
+                received=[Received(done.t, topic, payload, processed=done)],
+                next_incident=self.engine.next_incident_number,
+                next_fault=self.engine.next_fault_number,
+            )
+            self.hub.publish(changes_json(batch.all_changes()), [])
+            written = await ingest.commit(batch)
+        finally:
+            self._lock.release()
+        await written  # on disk before the 201
+        return done
+
+    def intel_visible(self, desk: str | None) -> Visible:
+        """Which items a user of ``desk`` may see (an item naming desks: those only)."""
+        book = self._intake.engine.intel if self._intake is not None else None
+
+        def visible(item_id: str) -> bool:
+            item = book.get(item_id) if book is not None else None
+            return item is not None and item.visible_to(desk)
+
+        return visible
+
+    def intel_items(self, desk: str | None, active_only: bool) -> list[dict[str, Any]]:
+        now = self._clock()
+        return [
+            intel_json(item, now)
+            for item in self.engine.intel.items()
+            if item.visible_to(desk) and (not active_only or item.active_at(now))
+        ]
+
+    def intel_item(self, item_id: str, desk: str | None) -> dict[str, Any] | None:
+        item = self.engine.intel.get(item_id)
+        if item is None or not item.visible_to(desk):
+            return None
+        return intel_json(item, self._clock())
+
     # -- views ---------------------------------------------------------------------------
 
-    def picture(self) -> dict[str, Any]:
+    def picture(self, desk: str | None = None) -> dict[str, Any]:
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
-        return tactical_picture(self.site, self.engine, last_seen, self._clock())
+        picture = tactical_picture(self.site, self.engine, last_seen, self._clock())
+        return picture_for(picture, desk, self.intel_visible(desk))
 
     async def incidents(
         self,
         state: IncidentState | None,
+        desk: str | None = None,
         opened: tuple[float | None, float | None] = (None, None),
         limit: int = 500,
     ) -> list[dict[str, Any]]:
         records = await self._db(
             self.store.incidents, state.value if state else None, limit, opened
         )
-        return [stored_incident_json(r) for r in records]
+        visible = self.intel_visible(desk)
+        return [incident_for(stored_incident_json(r), visible) for r in records]
 
     async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]:
         return [fault_json(f) for f in await self._db(self.store.faults, span)]
 
-    async def incident(self, incident_id: str) -> dict[str, Any] | None:
+    async def incident(self, incident_id: str, desk: str | None = None) -> dict[str, Any] | None:
         found = await self._db(self.store.incident, incident_id)
-        return None if found is None else incident_detail_json(*found)
+        if found is None:
+            return None
+        return incident_for(incident_detail_json(*found), self.intel_visible(desk))
 
     async def evidence(self, seq: int) -> bytes | None:
         return await self._db(self.store.evidence_jpeg, seq)

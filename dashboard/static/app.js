@@ -3,6 +3,7 @@
 import { t, setLanguage, initialLanguage, clock, language } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
+import { IntelPanel } from "./intel.js";
 import { ReportLinks, WalkTestPanel } from "./walk.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -31,6 +32,11 @@ const queue = new IncidentQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
+const intel = new IntelPanel({
+  list: $("#intel"), empty: $("#no-intel"), form: $("#intel-form"), api,
+  onError: (msg) => alert(msg),
+});
+queue.intelTitles = (ids) => intel.linked(ids);
 const walk = new WalkTestPanel({
   root: $("#walk-panel"), template: $("#walk-test-template"), api, onError: (msg) => alert(msg),
 });
@@ -97,6 +103,9 @@ function receive(msg) {
 // -- applying ----------------------------------------------------------------------
 
 function applySnapshot(picture) {
+  queue.criticality = new Map(picture.zones.map((z) => [z.id, z.criticality]));
+  intel.setZones(picture.zones);
+  intel.draw(picture.intel ?? []);
   plan.draw(picture);
   queue.clear();
   for (const view of picture.incidents) queue.upsert(view);
@@ -123,6 +132,8 @@ function applyUpdate(frame) {
       faultsDirty = true;
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
+    else if (c.type === "intel") intel.upsert(c.item);
+    else if (c.type === "watch") plan.setWatch(c.id, c.watch);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
     else if (c.type === "walk_test") walk.apply(c);
     else if (c.type === "incident" && c.change === "confirmed") {
@@ -217,6 +228,7 @@ function showLogin() {
 function showApp(user) {
   me = user;
   queue.mayAct = user.may_act;
+  intel.setUser(user);
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#logout").hidden = false;
@@ -236,6 +248,7 @@ async function start() {
       markLanguage();
       plan.relabel();
       queue.relabel();
+      intel.relabel();
       walk.relabel();
       reportLinks.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
@@ -263,7 +276,7 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     showLogin();
   });
-  setInterval(() => { if (me) queue.tick(); }, 1000);
+  setInterval(() => { if (me) { queue.tick(); intel.tick(); } }, 1000);
   try { showApp(await api.get("/api/me")); } catch { showLogin(); }
 }
 

@@ -85,6 +85,16 @@ export class IncidentQueue {
     return li;
   }
 
+  // Why this priority (docs/protocol.md §3 rule 4, §9): the most critical zone, +1 once
+  // two kinds of sensor agree, +1 once an intelligence item is linked, at most 5.
+  why(view) {
+    const crit = Math.max(...view.zones.map((z) => this.criticality?.get(z) ?? 0));
+    const parts = [`${t("why_criticality")} ${crit}`];
+    if (view.confirmed) parts.push(`+1 ${t("why_confirmed")}`);
+    if ((view.intel ?? []).length) parts.push(`+1 ${t("why_intel")}`);
+    return `${t("priority")} ${view.priority} = ${parts.join(" ")}${crit + parts.length - 1 > 5 ? ` (${t("why_capped")})` : ""}`;
+  }
+
   // No outcome is chosen for the operator: resolve waits for one, and an intrusion asks
   // what became of the intruder.
   chosen(li) {
@@ -101,11 +111,25 @@ export class IncidentQueue {
     li.dataset.test = view.test ? "true" : "false";
     li.querySelector(".test-badge").hidden = !view.test;
     li.querySelector(".prio").textContent = `P${view.priority}`;
-    li.querySelector(".prio").title = t("priority");
+    li.querySelector(".prio").title = this.why(view);
     li.querySelector(".id").textContent = view.id;
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");
     li.querySelector(".mods").textContent = view.modalities.map((m) => t(`modality_${m}`)).join(" + ");
+    // Linked intelligence items (docs/protocol.md §9): why the priority was raised.
+    const links = view.intel ?? [];
+    let intel = li.querySelector(".intel-links");
+    if (links.length && !intel) {
+      intel = document.createElement("div");
+      intel.className = "intel-links";
+      li.querySelector(".what").after(intel);
+    }
+    if (intel) {
+      intel.hidden = !links.length;
+      intel.dataset.intelLinks = links.join(" ");
+      intel.textContent = links.length
+        ? `${t("intel_linked")}: ${(this.intelTitles?.(links) ?? links).join("; ")}` : "";
+    }
     const ack = li.querySelector('[data-action="ack"]');
     if (ack) ack.hidden = view.state !== "open";
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);
