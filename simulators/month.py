@@ -146,6 +146,10 @@ class _MonthRun:
         self.order = itertools.count()
         self.counters: dict[str, int] = {}
         self.tests: dict[int, str] = {}
+        month = datetime.fromtimestamp(plan.start, ZoneInfo(site.timezone or "UTC"))
+        self.tag = f"{month:%Y%m}s{plan.seed}"
+        """In every message id: a device's ids never repeat from one simulated month (or
+        seed) to the next, as a real device's do not across reboots."""
 
     def play(self) -> None:
         planned = self.plan.stream()
@@ -196,7 +200,7 @@ class _MonthRun:
         if self.plan.silent(sent.device, sent.t):
             return
         n = self.counters[sent.device] = self.counters.get(sent.device, 0) + 1
-        body = {"id": f"{sent.device}-{self.plan.seed}-{n:07d}", **sent.body}
+        body = {"id": f"{sent.device}-{self.tag}-{n:07d}", **sent.body}
         topic = device_topic(self.site, sent.kind, sent.device)
         payload = orjson.dumps(body)
         done = self.intake.receive(topic, payload, sent.t)
