@@ -89,6 +89,12 @@ MIGRATIONS: Final[list[list[str]]] = [
         "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
         "CREATE INDEX intel_items_received ON intel_items (received_t)",
     ],
+    [  # 9 (7 and 8 are reserved for video and the centre: renumber at merge): who closed
+        # a walk test, and the disruption in the audit history of a resolution (§11)
+        "ALTER TABLE audit ADD COLUMN disruption TEXT",
+        "ALTER TABLE walk_tests ADD COLUMN closed_by TEXT",
+        "CREATE INDEX crossings_test ON crossings (test_id)",
+    ],
 ]
 
 
