@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated, Any, Final, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,13 +29,22 @@ from dashboard.auth import Role, Users
 from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
 from dashboard.credentials import Caller, Credentials
 from dashboard.desks import Visible, incident_for
+from dashboard.errors import StoreBusy
 from dashboard.hub import Hub
 from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
 from dashboard.video_api import VideoRoom, video_routes
+from dashboard.walk_api import (
+    FAR_FUTURE,
+    ReportOffice,
+    TimeSpan,
+    WalkTestOffice,
+    report_routes,
+    walk_test_routes,
+)
 from fusion.correlator import UnknownIncident
-from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
 
 STATIC = Path(__file__).with_name("static")
 EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
@@ -43,9 +52,11 @@ EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
 
 SESSION_ENDED_CODE: Final = 1008  # policy violation: the credential no longer holds
 
+MAX_LISTED: Final = 10_000
+"""Incidents one request may list: a busy month of a large site."""
 
-class StoreBusy(RuntimeError):
-    """The service could not commit a decision in time: answered 503, try again."""
+
+__all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
 class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
@@ -54,12 +65,22 @@ class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
     hub: Hub
 
     @property
+    def walk_tests(self) -> WalkTestOffice: ...
+    @property
+    def reports(self) -> ReportOffice: ...
+
+    @property
     def metrics_registry(self) -> Any: ...
     def picture(self, desk: str | None = None) -> dict[str, Any]: ...
     def intel_visible(self, desk: str | None) -> Visible: ...
     async def incidents(
-        self, state: IncidentState | None, desk: str | None = None
+        self,
+        state: IncidentState | None,
+        desk: str | None = None,
+        opened: tuple[float | None, float | None] = (None, None),
+        limit: int = 500,
     ) -> list[dict[str, Any]]: ...
+    async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]: ...
     async def incident(
         self, incident_id: str, desk: str | None = None
     ) -> dict[str, Any] | None: ...
@@ -70,7 +91,14 @@ class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
         self, incident: str, who: str, comment: str, address: str | None
     ) -> dict[str, Any]: ...
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -111,6 +139,8 @@ def create_app(
     _picture_routes(app, room)
     intel_routes(app, room)
     video_routes(app, room)
+    walk_test_routes(app, room.walk_tests)
+    report_routes(app, room.reports, clock)
     _websocket_route(app, room)
     return app
 
@@ -191,8 +221,21 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         return room.picture(caller.user.desk)
 
     @app.get("/api/incidents")
-    async def incidents(caller: Viewer, state: IncidentState | None = None) -> list[dict[str, Any]]:
-        return await room.incidents(state, caller.user.desk)
+    async def incidents(
+        caller: Viewer,
+        span: TimeSpan,
+        state: IncidentState | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 500,
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``from``/``to`` (epoch seconds) bound the opening time."""
+        opened = (span.from_t, span.to_t)
+        return await room.incidents(state, caller.user.desk, opened, limit)
+
+    @app.get("/api/faults")
+    async def faults(caller: Viewer, span: TimeSpan) -> list[dict[str, Any]]:
+        """Faults open at some moment between ``from`` and ``to`` (epoch seconds), in the
+        order raised: what device availability is computed from."""
+        return await room.faults(span.closed(FAR_FUTURE) or (0.0, FAR_FUTURE))
 
     @app.get("/api/incidents/{incident_id}")
     async def incident(incident_id: str, caller: Viewer) -> dict[str, Any]:
@@ -218,7 +261,12 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         assert body is not None
         done = await _decide(
             lambda: room.resolve(
-                incident_id, caller.user.name, body.outcome, body.comment, _address(request)
+                incident_id,
+                caller.user.name,
+                body.outcome,
+                body.comment,
+                _address(request),
+                disruption=body.disruption,
             ),
             incident_id,
         )

@@ -14,9 +14,9 @@ from email.message import Message
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import HTTPException, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fusion.incidents import Outcome
+from fusion.incidents import Disruption, Outcome
 from fusion.jsonvalues import UnsupportedValue, decode_json
 
 MAX_COMMENT: Final = 2000
@@ -42,9 +42,21 @@ class AckBody(BaseModel):
 
 
 class ResolveBody(BaseModel):
+    """An explicit outcome; with ``intrusion``, what became of the intruder (``unknown``
+    if left out); with any other outcome, no disruption (docs/protocol.md §11)."""
+
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
+    disruption: Disruption | None = None
     comment: Text = Field(default="", max_length=MAX_COMMENT)
+
+    @model_validator(mode="after")
+    def _disruption_with_intrusion_only(self) -> ResolveBody:
+        if self.disruption is not None and self.outcome is not Outcome.INTRUSION:
+            raise ValueError(
+                f"disruption is recorded only with outcome intrusion, not {self.outcome}"
+            )
+        return self
 
 
 class LoginBody(BaseModel):

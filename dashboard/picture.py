@@ -8,7 +8,7 @@ from typing import Any
 
 from fusion.correlator import Correlator
 from fusion.site import Site
-from fusion.wire import fault_json, incident_json, intel_json
+from fusion.wire import fault_json, incident_json, intel_json, walk_test_json
 
 
 def tactical_picture(
@@ -80,4 +80,5 @@ def tactical_picture(
             for item in engine.intel.items()
             if item.withdrawn_t is None and item.active_until_t > now
         ],
+        "walk_tests": [walk_test_json(v, now) for v in engine.walk_tests.views()],
     }

@@ -11,8 +11,9 @@ from enum import StrEnum
 
 from fusion.events import DeviceEvent
 from fusion.faults import Fault
-from fusion.incidents import IncidentView, Outcome
+from fusion.incidents import Disruption, IncidentView, Outcome
 from fusion.intel import IntelItem
+from fusion.walktests import WalkTestChanged
 
 
 class ZoneState(StrEnum):
@@ -62,6 +63,8 @@ class IncidentResolved:
     by: str
     outcome: Outcome
     comment: str
+    disruption: Disruption | None = None
+    """What became of the intruder; set with outcome ``intrusion`` only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,4 +145,5 @@ Change = (
     | ZoneStateChanged
     | IntelUpdated
     | ZoneWatchChanged
+    | WalkTestChanged
 )

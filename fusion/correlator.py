@@ -28,15 +28,18 @@ from fusion.changes import (
 from fusion.events import MODALITY_OF, DeviceEvent, EventType, Modality
 from fusion.faults import CLEARED_BY_CLEAR, Fault, FaultBook, FaultType, HeartbeatWatch
 from fusion.incidents import (
+    Disruption,
     Incident,
     IncidentState,
     IncidentView,
     Outcome,
+    disruption_for,
     incident_id,
 )
 from fusion.intel import IntelItem, IntelMessage
 from fusion.intel_book import IntelBook
 from fusion.site import SensorKind, Site
+from fusion.walktests import WalkTestBook, WalkTestView
 
 _OPENS = frozenset({EventType.ALARM, EventType.PERSON})
 _FAULT_OF_EVENT = {
@@ -63,6 +66,9 @@ class EngineState:
     next_incident: int = 1
     next_fault: int = 1
     intel_items: tuple[IntelItem, ...] = ()
+    walk_tests: tuple[WalkTestView, ...] = ()
+    """Tests still running, or whose last crossings are within their 10 s."""
+    next_walk_test: int = 1
 
 
 class Correlator:
@@ -90,6 +96,8 @@ class Correlator:
         self._faults = FaultBook(state.open_faults, state.next_fault)
         self.intel = IntelBook([z.id for z in site.zones], state.intel_items)
         self.intel.settle(start)
+        self.walk_tests = WalkTestBook(site, state.walk_tests, state.next_walk_test)
+        self.walk_tests.settle(start)
         self._incidents: dict[str, Incident] = {}
         self._recent: dict[str, Incident] = {}
         self._zone_incidents: dict[str, int] = defaultdict(int)
@@ -132,6 +140,8 @@ class Correlator:
             return out
         if kind in _OPENS or kind is EventType.MOTION:
             self._correlate(event, now, out)
+            if kind in _OPENS and event.zone is not None:
+                out.extend(self.walk_tests.observe(event.zone, MODALITY_OF[event.kind], now))
             if kind is EventType.ALARM and event.device not in self._in_alarm:
                 self._in_alarm.add(event.device)
                 out.append(DeviceAlarmChanged(now, event.device, True))
@@ -163,7 +173,11 @@ class Correlator:
         """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due, and
         open or close the intelligence windows whose instant came."""
         out: list[Change] = []
-        if not self._watch.maybe_due(now) and not self.intel.maybe_due(now):
+        if not (
+            self._watch.maybe_due(now)
+            or self.intel.maybe_due(now)
+            or self.walk_tests.maybe_due(now)
+        ):
             return out  # the common case, checked without building anything
         due = self._watch.due(now)
         for deadline, device in due:
@@ -173,13 +187,14 @@ class Correlator:
                 self._zone_faults_changed(device, +1, deadline, out)
         if (next_intel := self.intel.next_deadline()) is not None and next_intel <= now:
             out.extend(self.intel.advance(now))
+        if (next_test := self.walk_tests.next_deadline()) is not None and next_test <= now:
+            out.extend(self.walk_tests.advance(now))
         return out
 
     def next_deadline(self) -> float | None:
         """When :meth:`advance` should next be called, at the latest."""
-        deadlines = [
-            d for d in (self._watch.next_deadline(), self.intel.next_deadline()) if d is not None
-        ]
+        due = (self._watch.next_deadline(), self.intel.next_deadline())
+        deadlines = [d for d in (*due, self.walk_tests.next_deadline()) if d is not None]
         return min(deadlines) if deadlines else None
 
     def acknowledge(self, incident: str, now: float, by: str, comment: str) -> list[Change]:
@@ -188,8 +203,18 @@ class Correlator:
         return [IncidentAcknowledged(now, inc.view(), by, comment)]
 
     def resolve(
-        self, incident: str, now: float, by: str, outcome: Outcome, comment: str
+        self,
+        incident: str,
+        now: float,
+        by: str,
+        outcome: Outcome,
+        comment: str,
+        *,
+        disruption: Disruption | None = None,
     ) -> list[Change]:
+        """Close an incident; an intrusion carries its disruption (``unknown`` unless
+        told), any other outcome none (:class:`IllegalDisruption`)."""
+        disruption = disruption_for(outcome, disruption)
         inc = self._incident(incident)
         inc.state = inc.state.to(IncidentState.RESOLVED)
         del self._incidents[incident]
@@ -198,7 +223,7 @@ class Correlator:
             self._zone_incidents[z] -= 1
             if inc.confirmed_t is not None:
                 self._zone_confirmed[z] -= 1
-        out: list[Change] = [IncidentResolved(now, inc.view(), by, outcome, comment)]
+        out: list[Change] = [IncidentResolved(now, inc.view(), by, outcome, comment, disruption)]
         self._refresh_zones(inc.zones, now, out)
         return out
 
@@ -308,6 +333,7 @@ class Correlator:
             modalities={modality},
             devices={event.device},
             intel=self.intel.linked((zone,)),
+            test=self.walk_tests.under_test(zone, now) is not None,
         )
         self._next_incident += 1
         self._incidents[inc.id] = inc
@@ -378,4 +404,5 @@ def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]
         state=v.state,
         commanded=set(commanded),
         intel=set(v.intel),
+        test=v.test,
     )

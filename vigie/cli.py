@@ -302,6 +302,36 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate_month(args: argparse.Namespace) -> int:
+    import time
+
+    from simulators.month import MonthRefused, simulate_month
+    from vigie.store import Store, StoreError
+
+    site = _site(args.site)
+    try:
+        store = Store(args.db)
+    except StoreError as exc:
+        print(f"vigie simulate month: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        summary = simulate_month(
+            site,
+            store,
+            args.month,
+            seed=args.seed,
+            now=time.time(),
+            sparse_heartbeats=args.sparse_heartbeats,
+        )
+    except MonthRefused as exc:
+        print(f"vigie simulate month: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(f"vigie simulate month: {args.month}: {summary.line()} -> {args.db}", file=sys.stderr)
+    return 0
+
+
 def _cmd_simulate_feed(args: argparse.Namespace) -> int:
     from simulators.feed import FeedSimulator
     from simulators.scenario import demo_site_path
@@ -426,6 +456,7 @@ def _add_simulators_and_tools(sub: Any) -> None:
     sens.add_argument("--loop", action="store_true", help="play it again and again")
     sens.add_argument("--out", help="write the messages as a recording instead of playing")
     sens.set_defaults(func=_cmd_simulate_sensors)
+    _add_simulate_month(sims)
     _add_feed_simulator(sims)
     _add_tools(sub)
 
@@ -469,6 +500,20 @@ def _add_tools(sub: Any) -> None:
         help="feed simulated frames straight to the analysis, without RTSP",
     )
     demo.set_defaults(func=_cmd_demo)
+
+
+def _add_simulate_month(sims: Any) -> None:
+    month = sims.add_parser("month", help="fill a store with a realistic month of operations")
+    month.add_argument("--db", required=True, help="SQLite path or postgresql:// URL")
+    month.add_argument("--site", required=True, help="site file (YAML)")
+    month.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+    month.add_argument("--seed", type=int, default=1, help="the same seed, the same month")
+    month.add_argument(
+        "--sparse-heartbeats",
+        action="store_true",
+        help="a heartbeat only as often as supervision needs (about a third of the messages)",
+    )
+    month.set_defaults(func=_cmd_simulate_month)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

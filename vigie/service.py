@@ -14,7 +14,7 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
@@ -28,13 +28,15 @@ from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
 from dashboard.sessions import SessionRecord
+from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
-from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
 from fusion.intake import Intake, Processed
 from fusion.site import Site
 from fusion.topics import presence_topic, site_root, still_subscription, subscription
 from fusion.wire import (
     changes_json,
+    fault_json,
     incident_detail_json,
     incident_json,
     intel_json,
@@ -44,6 +46,7 @@ from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
+from vigie.reporting import ReportDesk
 from vigie.store import (
     AuditEntry,
     Batch,
@@ -56,6 +59,7 @@ from vigie.store import (
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
 from vigie.video import CameraVideo, local_port
+from vigie.walk_tests import WalkTestDesk
 
 log = logging.getLogger("vigie.service")
 
@@ -94,6 +98,15 @@ class Service:
         self._link: MqttLink | None = None
         self._video: CameraVideo | None = None
         self._wake_deadlines = asyncio.Event()
+        self.walk_tests = WalkTestDesk(
+            self.site,
+            change=self.engine_change,
+            db=self._db,
+            engine=lambda: self.engine,
+            store=lambda: self.store,
+            clock=clock,
+        )
+        self.reports = ReportDesk(config.db_url, self.site)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -179,6 +192,7 @@ class Service:
                         job.cancel()
         finally:
             await video.close()
+            self.reports.close()
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
@@ -301,10 +315,23 @@ class Service:
         )
 
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         return await self._decide(
-            incident, who=who, action="resolve", outcome=outcome, comment=comment, address=address
+            incident,
+            who=who,
+            action="resolve",
+            outcome=outcome,
+            comment=comment,
+            address=address,
+            disruption=disruption,
         )
 
     async def _decide(
@@ -316,6 +343,7 @@ class Service:
         outcome: Outcome | None,
         comment: str,
         address: str | None,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         try:
             await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
@@ -327,14 +355,25 @@ class Service:
                 if outcome is None:
                     changes = self.engine.acknowledge(incident, now, who, comment)
                 else:
-                    changes = self.engine.resolve(incident, now, who, outcome, comment)
+                    changes = self.engine.resolve(
+                        incident, now, who, outcome, comment, disruption=disruption
+                    )
             except UnknownIncident:
                 stored = await self._db(self.store.incident, incident)
                 if stored is None:
                     raise
                 raise IncidentClosed(f"{incident} is already {stored[0].view.state}") from None
+            resolved = changes[0]
+            kept = resolved.disruption if isinstance(resolved, IncidentResolved) else None
             entry = AuditEntry(
-                incident, now, who, action, comment, address, outcome.value if outcome else None
+                incident,
+                now,
+                who,
+                action,
+                comment,
+                address,
+                outcome.value if outcome else None,
+                kept.value if kept else None,
             )
             written = await self._pipeline.submit(
                 self.store.save_decision,
@@ -350,6 +389,33 @@ class Service:
             raise StoreBusy(str(exc)) from exc
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    async def engine_change(
+        self, change: Callable[[float], Sequence[Change]], what: str
+    ) -> list[Change]:
+        """A person's change to the engine other than a decision on an incident (a walk
+        test opened, crossed, closed), at the engine's time, committed before it returns
+        and then shown; the deadlines are looked at again (a crossing's 10 s)."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            changes = list(change(self.intake.now(self._clock())))
+            written = await self._pipeline.submit(
+                self.store.save_changes,
+                changes,
+                what,
+                then=functools.partial(self.hub.publish, changes_json(changes), []),
+            )
+        finally:
+            self._lock.release()
+        try:
+            await written  # on disk before the answer
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
+        self._wake_deadlines.set()
+        return changes
 
     # -- sign-in sessions (dashboard/sessions.py keeps them; they live in the store) ------
 
@@ -448,11 +514,20 @@ class Service:
         return self._video.clip_path(name) if name is not None else None
 
     async def incidents(
-        self, state: IncidentState | None, desk: str | None = None
+        self,
+        state: IncidentState | None,
+        desk: str | None = None,
+        opened: tuple[float | None, float | None] = (None, None),
+        limit: int = 500,
     ) -> list[dict[str, Any]]:
-        records = await self._db(self.store.incidents, state.value if state else None)
+        records = await self._db(
+            self.store.incidents, state.value if state else None, limit, opened
+        )
         visible = self.intel_visible(desk)
         return [incident_for(stored_incident_json(r), visible) for r in records]
+
+    async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]:
+        return [fault_json(f) for f in await self._db(self.store.faults, span)]
 
     async def incident(self, incident_id: str, desk: str | None = None) -> dict[str, Any] | None:
         found = await self._db(self.store.incident, incident_id)

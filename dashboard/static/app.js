@@ -1,9 +1,10 @@
 // Vigie's control-room page: login, then the live picture over /ws. The picture is
 // only ever called live while the websocket is open and its sequence is unbroken.
-import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
+import { t, setLanguage, initialLanguage, clock, language } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
 import { IntelPanel } from "./intel.js";
+import { ReportLinks, WalkTestPanel } from "./walk.js";
 import { CameraPanel } from "./cameras.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -37,6 +38,10 @@ const intel = new IntelPanel({
   onError: (msg) => alert(msg),
 });
 queue.intelTitles = (ids) => intel.linked(ids);
+const walk = new WalkTestPanel({
+  root: $("#walk-panel"), template: $("#walk-test-template"), api, onError: (msg) => alert(msg),
+});
+const reportLinks = new ReportLinks($("#reports-panel"), language);
 const cameras = new CameraPanel({
   list: $("#cameras"), views: $("#live-views"), empty: $("#no-cameras"),
   faults: $("#recording-faults"),
@@ -115,11 +120,13 @@ function applySnapshot(picture) {
   faults.clear();
   for (const f of picture.faults) faults.set(f.number, f);
   faultsDirty = true;
+  walk.snapshot(picture);
   schedule();
 }
 
 function applyUpdate(frame) {
   let alarmNew = false;
+  walk.sync(frame.t);
   for (const view of frame.incidents) {
     const isNew = queue.upsert(view);
     if (isNew && view.priority >= 4) { alarmNew = true; flag(view.id); }
@@ -136,6 +143,7 @@ function applyUpdate(frame) {
     else if (c.type === "intel") intel.upsert(c.item);
     else if (c.type === "watch") plan.setWatch(c.id, c.watch);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
+    else if (c.type === "walk_test") walk.apply(c);
     else if (c.type === "recording") { cameras.recording(c); faultsDirty = true; }
     else if (c.type === "clip") queue.touched(c.incident);
     else if (c.type === "incident" && c.change === "confirmed") {
@@ -224,6 +232,7 @@ function showLogin() {
   $("#login").hidden = false;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
+  walk.show(false);
   setLive(false);
 }
 
@@ -236,6 +245,8 @@ function showApp(user) {
   $("#logout").hidden = false;
   $("#whoami").textContent = `${user.name} · ${t(`role_${user.role}`)}`;
   document.body.dataset.role = user.role;
+  walk.show(user.role === "inspector" || user.role === "admin");
+  reportLinks.show(user.role);
   connect();
 }
 
@@ -249,6 +260,8 @@ async function start() {
       plan.relabel();
       queue.relabel();
       intel.relabel();
+      walk.relabel();
+      reportLinks.relabel();
       cameras.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;

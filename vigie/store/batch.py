@@ -75,3 +75,4 @@ class AuditEntry:
     comment: str
     address: str | None
     outcome: str | None = None
+    disruption: str | None = None

@@ -97,6 +97,12 @@ MIGRATIONS: Final[list[list[str]]] = [
             removed {real}, removed_why TEXT)""",
         "CREATE INDEX clips_incident ON clips (incident_id)",
     ],
+    [  # 9 (7 and 8 are reserved for video and the centre: renumber at merge): who closed
+        # a walk test, and the disruption in the audit history of a resolution (§11)
+        "ALTER TABLE audit ADD COLUMN disruption TEXT",
+        "ALTER TABLE walk_tests ADD COLUMN closed_by TEXT",
+        "CREATE INDEX crossings_test ON crossings (test_id)",
+    ],
 ]
 
 
