@@ -88,7 +88,7 @@ class CameraWorker:
         """After ``run``: False if the stream's reader was still inside FFmpeg."""
         client_id = f"vigie-camera-{site.site}-{camera_id}"
         self.mqtt = MqttClient(
-            broker, client_id, role="camera", presence=presence_topic(site, "camera", client_id)
+            broker, client_id, role="camera", presence=presence_topic(site, "camera", camera_id)
         )
         self.feed: FeedServer | None = None
         if live is not None:  # bound now: a port in use is an error at start, not later

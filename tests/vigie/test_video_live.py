@@ -23,10 +23,11 @@ from websockets.sync.client import ClientConnection, connect
 from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene, Walker
 from tests.adapters.test_camera_live import camera_site
+from tests.adapters.test_mqtt_link import read_retained
 from tests.adapters.video_helpers import decoded_stamps
 from tests.conftest import OPERATOR
 from tests.peers import Mosquitto, VigieProcess, free_port
-from tests.sensors import Gateway
+from tests.sensors import ROOT, Gateway
 from tests.vigie.video_rig import camera_service
 from tests.vigie.web import eventually
 
@@ -246,6 +247,8 @@ def test_the_service_runs_the_worker_that_reads_once_for_analysis_live_and_clips
         with connect(live_url, additional_headers=_bearer()) as live:
             kinds = video_kinds(live, 12)
         assert kinds[0] == 1 and 2 in kinds, "live through the service, from a keyframe"
+        presence = read_retained(broker.port, f"{ROOT}/presence/camera/cam-01")
+        assert presence["online"] is True and presence["role"] == "camera"
         clips = clips_of(v, "INC-000001", 40)
         events = [e for e in detail(v, "INC-000001")["events"] if e["sensor"] == "cam-01"]
         answer = v.get(clips[0]["url"], OPERATOR)
