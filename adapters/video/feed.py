@@ -21,6 +21,7 @@ from typing import Final
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 from adapters.video.clips import ClipError, ClipFile, ClipRecorder
@@ -39,6 +40,10 @@ RING_MARGIN_S: Final = 5.0
 a moment after the frame it was seen on."""
 
 RING_MAX_BYTES: Final = 64 * 1024 * 1024
+
+HANDLER_CHECK_S: Final = 0.5
+"""A feed connection notices that it was closed within this even when the camera sends
+nothing (a stalled camera must not keep a worker from stopping)."""
 
 PING_S: Final = 10.0
 """Keepalive towards the worker: a worker whose machine vanished is noticed in 20 s."""
@@ -85,13 +90,15 @@ class FeedServer:
         viewer = self.fanout.join(ready.set)
         try:
             while True:
-                ready.wait(1.0)
+                ready.wait(HANDLER_CHECK_S)
                 ready.clear()
                 for data in viewer.take():
                     conn.send(data)
                 if viewer.closed:
                     conn.close(1013, viewer.closed)
                     return
+                if conn.protocol.state is not State.OPEN:
+                    return  # closed by the service, or the server stops: even with no video
         except ConnectionClosed:
             return
         finally:

@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene, Walker
 from simulators.troubled_cameras import TroubledCameras
 from tests.adapters.live_rig import LiveRig
+from tests.adapters.video_helpers import encoded
 from tests.peers import CHROMIUM_FLAGS, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -239,3 +241,36 @@ def test_a_restarted_worker_is_followed_by_the_page(tmp_path: Path) -> None:
         stop.set()
         stream.join(READ_TIMEOUT_S + 5)
         sim.stop()
+
+
+def test_a_camera_with_b_frames_plays_live(tmp_path: Path) -> None:
+    """Real footage and storage-tuned cameras send B-frames (decoded out of order): the
+    fragments carry their composition offsets and Chromium shows every frame in order."""
+    packets = encoded(200, profile="high", bframes=2, gop=20, size=(640, 360))
+    tap = LiveTap()
+    server = FeedServer(tap.fanout).start()
+    stop = threading.Event()
+
+    def play() -> None:  # as a camera would send them: 10 a second, arriving now
+        start = time.time()
+        for i, p in enumerate(packets):
+            if stop.is_set():
+                return
+            tap(replace(p, arrival=time.time()))
+            time.sleep(max(0.0, start + (i + 1) / 10 - time.time()))
+
+    threading.Thread(target=play, daemon=True).start()
+    rig = LiveRig({"cam": f"ws://127.0.0.1:{server.port}/live"}, tmp_path).start()
+    try:
+        with chromium_page() as page:
+            page.goto(rig.page_url(["cam"]))
+            wait_until(lambda: page.evaluate(STATE)["stamped"] >= 10, 15, "frames shown")
+            a = page.evaluate(STATE)
+            time.sleep(2)
+            b = page.evaluate(STATE)
+    finally:
+        stop.set()
+        rig.stop()
+        server.stop()
+    assert b["state"] == "playing" and b["t"] - a["t"] >= 1.5, (a, b)
+    assert b["lastStamp"] - a["lastStamp"] >= 1.5, (a, b)  # new frames, in order
