@@ -37,6 +37,7 @@ from fusion.wire import (
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
+from vigie.site_link import SiteLink
 from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
@@ -120,14 +121,17 @@ class Service:
         )
         ingest.last_seen.update(restored.last_seen)
         ingest.subscribers.append(CommandPublisher(self.site, link, m))
+        centre = self._centre_link(store)
+        ingest.subscribers.append(centre.committed)
         self._ingest = ingest
         self._bind_live_metrics(link)
         try:
-            async with link, asyncio.TaskGroup() as tasks:
+            async with link, centre, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("ingest", ingest.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
+                    tasks.create_task(self._supervised("centre link", centre.run)),
                 ]
                 if self.config.run_cameras and self.config.site_path:
                     jobs += [
@@ -149,6 +153,20 @@ class Service:
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
+
+    def _centre_link(self, store: Store) -> SiteLink:
+        """The feed to joint centres and their requests (docs/centre.md)."""
+        return SiteLink(
+            site=self.site,
+            broker=self.config.broker,
+            client_id=f"{self.config.client_id}-centre",
+            room=self,
+            store=store,
+            db=self._db,
+            lock=self._lock,
+            registry=self.metrics.registry,
+            clock=self._clock,
+        )
 
     def _supervised(self, name: str, run: Callable[[], Any], vital: bool = True) -> Any:
         def failed(task: str, exc: BaseException) -> None:
@@ -306,6 +324,8 @@ class Service:
         finally:
             self._lock.release()
         self.hub.publish(changes_json(changes), [])
+        if self._ingest is not None:
+            self._ingest.notify(changes)  # the joint centre's feed (vigie/site_link.py)
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
 
