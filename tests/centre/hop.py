@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 from tests.peers import free_port
 
@@ -15,13 +16,15 @@ class Hop:
     :meth:`cut` either closes everything and refuses new connections (a broker that
     sees its peer go), or, ``silent``, keeps the connections open and swallows every
     byte both ways (a cable cut that nobody is told about: only timeouts notice).
-    :meth:`restore` closes what was left hanging and forwards again.
+    :meth:`restore` closes what was left hanging and forwards again, at ``rate`` bytes
+    a second if given (a slow line: a catch-up then lasts long enough to be interrupted).
     """
 
     def __init__(self, target: int) -> None:
         self.target = target
         self.port = free_port()
         self.silent = False
+        self.rate: float | None = None
         self._server: socket.socket | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -38,8 +41,9 @@ class Hop:
             self._close_server()
             self._close_all()
 
-    def restore(self) -> None:
+    def restore(self, rate: float | None = None) -> None:
         self._close_all()
+        self.rate = rate
         self.silent = False
         if self._server is None:
             self.open()
@@ -75,13 +79,15 @@ class Hop:
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         while True:
             try:
-                data = src.recv(65536)
+                data = src.recv(65536 if self.rate is None else 1024)
             except OSError:
                 break
             if not data:
                 break
             if self.silent:
                 continue
+            if self.rate is not None:
+                time.sleep(len(data) / self.rate)
             try:
                 dst.sendall(data)
             except OSError:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def write_files(folder: Path) -> dict[str, Path]:
         paths[site] = folder / f"{site}.yaml"
         paths[site].write_text(yaml.safe_dump(data))
 
-    def users(entries: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    def users(entries: Mapping[str, tuple[str, ...]]) -> list[dict[str, Any]]:
         out = []
         for name, entry in entries.items():
             user = {"name": name, "role": entry[0], "token_sha256": _sha(entry[-1])}
@@ -158,7 +158,10 @@ class Joint:
                 self.hops[site] = Hop(self.brokers[site].port)
             self.centre_broker.extra = bridge_config(
                 "centre.conf",
-                **{f"{s.replace('-', '_')}_address": f"127.0.0.1:{self.hops[s].port}" for s in SITES},
+                **{
+                    f"{s.replace('-', '_')}_address": f"127.0.0.1:{self.hops[s].port}"
+                    for s in SITES
+                },
             )
         else:
             for site in SITES:
@@ -247,7 +250,9 @@ def joint(folder: Path, **kw: Any) -> Iterator[Joint]:
         j.stop()
 
 
-def frames(ws: ClientConnection, until: Callable[[dict[str, Any]], bool], within_s: float = 20):
+def frames(
+    ws: ClientConnection, until: Callable[[dict[str, Any]], bool], within_s: float = 20
+) -> list[dict[str, Any]]:
     """Receive until a change satisfies ``until``; returns every change seen."""
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + within_s
@@ -255,7 +260,9 @@ def frames(ws: ClientConnection, until: Callable[[dict[str, Any]], bool], within
         message = json.loads(ws.recv(max(0.1, deadline - time.monotonic())))
         if message["type"] != "update":
             continue
-        for c in message["changes"] + [{"type": "incident-view", **i} for i in message["incidents"]]:
+        for c in message["changes"] + [
+            {"type": "incident-view", **i} for i in message["incidents"]
+        ]:
             seen.append(c)
             if until(c):
                 return seen
