@@ -217,6 +217,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.broker:
         _broker(args.broker, "demo")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
+    if args.centre:
+        from simulators.centre_demo import CentreDemo
+
+        return CentreDemo(Path(args.data) / "centre", http).run()
     return Demo(Path(args.data), http, args.broker, rtsp=not args.no_rtsp).run()
 
 
@@ -385,6 +389,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
         help="HOST:PORT for the dashboard (default 127.0.0.1:8080, or a free port if in use)",
     )
     demo.add_argument("--broker", help="use this broker instead of starting one")
+    demo.add_argument(
+        "--centre",
+        action="store_true",
+        help="two sites (the railhead and a port) and a joint centre, bridged (docs/centre.md)",
+    )
     demo.add_argument(
         "--no-rtsp",
         action="store_true",

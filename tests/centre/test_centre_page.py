@@ -13,10 +13,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.centre.rig import PORT, TOKEN, YARD, Joint, alarm, joint
-from tests.peers import CHROMIUM_FLAGS, REPO
+from tests.peers import CHROMIUM_FLAGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = REPO / "docs" / "centre.png"
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def test_the_joint_page_shows_both_sites_their_links_and_acts(
         expect(port.locator(".link")).to_contain_text("as of")
         expect(port_item).to_have_attribute("data-link", "lost")
         expect(yard).to_have_attribute("data-link", "up")
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(tmp_path / "centre-lost.png"))
         with j.gateway(PORT) as gw:
             alarm(gw, PORT, "ir-09", "p-2")  # during the cut
             gw.flush()
