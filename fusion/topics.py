@@ -62,7 +62,7 @@ def presence_subscription(site: Site) -> str:
 CENTRE_OUT = ("changes", "snapshot", "heartbeat", "online", "replies")
 """The site's publications, each the last level of ``<prefix>/<site>/out/v1/<name>``."""
 
-CENTRE_IN = ("requests", "snapshot")
+CENTRE_IN = ("requests", "snapshot", "ping")
 """What a site takes from a centre: ``<prefix>/<site>/in/v1/<name>``."""
 
 

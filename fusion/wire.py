@@ -273,9 +273,16 @@ def link_changes(
     return {"site": site, "epoch": epoch, "seq": seq, "t": t, "changes": changes}
 
 
-def link_heartbeat(site: str, epoch: str, boot: str, seq: int, t: float) -> dict[str, Any]:
-    """Every few seconds: the site is there, and ``seq`` is the last change it published."""
-    return {"site": site, "epoch": epoch, "boot": boot, "seq": seq, "t": t}
+def link_heartbeat(
+    site: str, *, epoch: str, boot: str, seq: int, t: float, nonce: str | None = None
+) -> dict[str, Any]:
+    """Every few seconds: the site is there, and ``seq`` is the last change it published.
+    Also at once in answer to a centre's ``ping``, with its ``nonce``: published after
+    everything queued before it, it tells the centre that its copy has caught up."""
+    beat = {"site": site, "epoch": epoch, "boot": boot, "seq": seq, "t": t}
+    if nonce is not None:
+        beat["nonce"] = nonce
+    return beat
 
 
 def link_snapshot(

@@ -47,7 +47,7 @@ from fusion.correlator import UnknownIncident
 from fusion.incidents import IllegalTransition, Outcome
 from fusion.records import IncidentRecord
 from fusion.site import Site
-from fusion.topics import centre_in, centre_out
+from fusion.topics import CENTRE_IN, centre_in, centre_out
 from fusion.wire import changes_json, link_changes, link_heartbeat, link_reply, link_snapshot
 from vigie.lograte import LogLimiter
 from vigie.store import Store, StoreError
@@ -205,7 +205,7 @@ class SiteLink:
             client_id,
             role="centre-link",
             presence=centre_out(site, "online"),
-            subscriptions=[(centre_in(site, "requests"), 1), (centre_in(site, "snapshot"), 1)],
+            subscriptions=[(centre_in(site, name), 1) for name in CENTRE_IN],
             on_message=self._on_message,
             persistent=True,
             manual_ack=True,
@@ -269,7 +269,9 @@ class SiteLink:
 
     async def _beat(self) -> None:
         while True:
-            body = link_heartbeat(self.site.site, self.epoch, self.boot, self.seq, self._clock())
+            body = link_heartbeat(
+                self.site.site, epoch=self.epoch, boot=self.boot, seq=self.seq, t=self._clock()
+            )
             self._publish("heartbeat", body)
             if self.seq >= self._reserved - SEQ_BLOCK // 2 and self._table is not None:
                 await self._db(self._table.reserve, self.seq + SEQ_BLOCK)
@@ -297,16 +299,26 @@ class SiteLink:
     async def _serve(self) -> None:
         while True:
             inbound = await self._inbox.get()
-            if inbound.topic == centre_in(self.site, "snapshot"):
-                await self._send_snapshot(inbound.payload)
+            name = inbound.topic.rsplit("/", 1)[-1]
+            if name == "snapshot":
+                await self._send_snapshot(_nonce(inbound.payload))
+            elif name == "ping":
+                self._publish(
+                    "heartbeat",
+                    link_heartbeat(
+                        self.site.site,
+                        epoch=self.epoch,
+                        boot=self.boot,
+                        seq=self.seq,
+                        t=self._clock(),
+                        nonce=_nonce(inbound.payload),
+                    ),
+                )
             else:
                 await self._answer(inbound.payload)
             self.client.ack(inbound.mid, inbound.qos)
 
-    async def _send_snapshot(self, payload: bytes) -> None:
-        nonce = ""
-        with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
-            nonce = str(orjson.loads(payload).get("nonce", ""))[:100]
+    async def _send_snapshot(self, nonce: str) -> None:
         try:
             await asyncio.wait_for(self._lock.acquire(), SNAPSHOT_LOCK_S)
         except TimeoutError:
@@ -441,3 +453,10 @@ class SiteLink:
                 t=self._clock(),
             ),
         )
+
+
+def _nonce(payload: bytes) -> str:
+    """The ``nonce`` of a centre's snapshot or ping request, echoed in the answer."""
+    with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+        return str(orjson.loads(payload).get("nonce", ""))[:100]
+    return ""

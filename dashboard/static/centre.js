@@ -149,13 +149,17 @@ function applySnapshot(picture) {
 }
 
 function applyUpdate(frame) {
+  if (frame.changes.some((c) => c.type === "site")) {
+    // A site's copy was replaced whole (it caught up by a snapshot): this frame mixes
+    // changes from before and after, so take the whole picture again.
+    seq = null;
+    ws?.send(JSON.stringify({ type: "snapshot" }));
+    return;
+  }
   for (const view of frame.incidents) queue.upsert(view);
   for (const c of frame.changes) {
     const entry = sites.get(c.site);
-    if (c.type === "site") {
-      drawSite(c.view);
-      queue.replaceSite(c.site, c.view.incidents);
-    } else if (c.type === "link") showLink(c);
+    if (c.type === "link") showLink(c);
     else if (c.type === "reply") queue.reply(c);
     else if (!entry) continue;
     else if (c.type === "zone") entry.plan.setZone(c.id, c.state, c.degraded);

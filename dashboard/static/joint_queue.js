@@ -31,14 +31,6 @@ export class JointQueue {
     this.resolvedList.replaceChildren();
   }
 
-  // Replace one site's incidents by ``views`` (a snapshot of that site).
-  replaceSite(site, views) {
-    for (const [k, entry] of this.items) {
-      if (entry.view.site === site) { entry.li.remove(); this.items.delete(k); }
-    }
-    for (const view of views) this.upsert(view);
-  }
-
   setLink(site, link) {
     this.links.set(site, link);
     for (const entry of [...this.items.values(), ...this.resolved]) {

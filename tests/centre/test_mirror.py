@@ -39,7 +39,9 @@ def incident(n: int, state: str = "open", t: float = 1.0) -> dict[str, Any]:
     }
 
 
-def snapshot(seq: int, *incidents: dict[str, Any], epoch: str = "e1", boot: str = "b1") -> Any:
+def snapshot(
+    seq: int, *incidents: dict[str, Any], epoch: str = "e1", boot: str = "b1", nonce: str = ""
+) -> Any:
     picture = {
         "site": {"id": "coquelles"},
         "zones": [{"id": "Z01", "state": "secure", "degraded": False}],
@@ -48,7 +50,14 @@ def snapshot(seq: int, *incidents: dict[str, Any], epoch: str = "e1", boot: str 
         "faults": [],
     }
     stored = [{**i, "outcome": None, "closed_t": None} for i in incidents]
-    return {"epoch": epoch, "boot": boot, "seq": seq, "picture": picture, "incidents": stored}
+    return {
+        "epoch": epoch,
+        "boot": boot,
+        "seq": seq,
+        "nonce": nonce,
+        "picture": picture,
+        "incidents": stored,
+    }
 
 
 def opened(seq: int, n: int, epoch: str = "e1") -> dict[str, Any]:
@@ -69,14 +78,23 @@ def acked(seq: int, n: int) -> dict[str, Any]:
     return {"epoch": "e1", "seq": seq, "t": 2.0, "changes": [change]}
 
 
-def heartbeat(seq: int, epoch: str = "e1", boot: str = "b1") -> dict[str, Any]:
-    return {"epoch": epoch, "boot": boot, "seq": seq, "t": 0.0}
+def heartbeat(seq: int, epoch: str = "e1", boot: str = "b1", nonce: str = "") -> dict[str, Any]:
+    return {"epoch": epoch, "boot": boot, "seq": seq, "t": 0.0, "nonce": nonce}
 
 
 def synced(seq: int = 0) -> SiteMirror:
+    """A mirror whose link is up: its first snapshot asked for and received."""
     m = mirror()
-    m.receive("snapshot", snapshot(seq), 1.0, Effects())
+    fx = Effects()
+    m.receive("heartbeat", heartbeat(seq), 1.0, fx)
+    m.receive("snapshot", snapshot(seq, nonce=fx.ask["coquelles"]), 1.0, Effects())
+    assert link(m) is Link.UP
     return m
+
+
+def answer_ping(m: SiteMirror, fx: Effects, now: float, seq: int = 0) -> None:
+    """The site answers the centre's ping."""
+    m.receive("heartbeat", heartbeat(seq, nonce=fx.ping["coquelles"]), now, Effects())
 
 
 def test_a_site_never_heard_is_lost_and_asked_for_a_snapshot_at_its_first_word() -> None:
@@ -84,11 +102,27 @@ def test_a_site_never_heard_is_lost_and_asked_for_a_snapshot_at_its_first_word()
     assert link(m) is Link.LOST and m.picture["zones"][0]["state"] == "unknown"
     fx = Effects()
     m.receive("heartbeat", heartbeat(0), 1.0, fx)
-    assert fx.ask == {"coquelles"} and link(m) is Link.LOST
+    assert list(fx.ask) == ["coquelles"] and link(m) is Link.LOST
+    answer = Effects()
+    m.receive("snapshot", snapshot(0, nonce=fx.ask["coquelles"]), 1.5, answer)
+    assert link(m) is Link.UP and answer.replaced == {"coquelles"}
+    assert [c["type"] for c in answer.frames["coquelles"]] == ["site", "link"]
+
+
+def test_after_a_loss_the_queued_backlog_is_not_taken_for_the_present() -> None:
+    m = synced()
+    m.receive("bridge", b"0", 2.0, Effects())
+    assert link(m) is Link.LOST
     fx = Effects()
-    m.receive("snapshot", snapshot(0), 1.5, fx)
-    assert link(m) is Link.UP and fx.replaced == {"coquelles"}
-    assert [c["type"] for c in fx.frames["coquelles"]] == ["site", "link"]
+    # What the bridge queued during the cut: whole, in order, yet not the site's now.
+    m.receive("changes", opened(1, 1), 10.0, fx)
+    m.receive("heartbeat", heartbeat(1), 10.0, fx)
+    assert link(m) is Link.LOST and list(fx.ping) == ["coquelles"]
+    m.receive("changes", acked(2, 1), 10.1, Effects())
+    m.receive("heartbeat", heartbeat(2, nonce="an old run's"), 10.1, Effects())
+    assert link(m) is Link.LOST
+    answer_ping(m, fx, 10.2, seq=2)  # published after all the rest
+    assert link(m) is Link.UP and m.incidents["INC-000001"]["state"] == "acknowledged"
 
 
 def test_changes_apply_in_order_once_and_carry_their_site() -> None:
@@ -114,10 +148,11 @@ def test_an_early_change_waits_for_the_missing_one() -> None:
     m = synced()
     fx = Effects()
     m.receive("changes", acked(2, 1), 2.0, fx)  # 1 is late
-    assert m.seq == 0 and fx.ask == {"coquelles"} and link(m) is Link.LOST
-    m.receive("changes", opened(1, 1), 2.1, fx)
+    assert m.seq == 0 and list(fx.ask) == ["coquelles"] and link(m) is Link.LOST
+    m.receive("changes", opened(1, 1), 2.1, Effects())
     assert m.seq == 2 and m.incidents["INC-000001"]["state"] == "acknowledged"
-    m.receive("snapshot", snapshot(2, incident(1, "acknowledged")), 2.2, Effects())
+    nonce = fx.ask["coquelles"]
+    m.receive("snapshot", snapshot(2, incident(1, "acknowledged"), nonce=nonce), 2.2, Effects())
     assert link(m) is Link.UP
 
 
@@ -126,10 +161,10 @@ def test_a_gap_is_repaired_by_a_snapshot_and_what_came_after_it_is_applied_on_to
     fx = Effects()
     m.receive("changes", opened(1, 1), 2.0, fx)
     m.receive("changes", opened(3, 2), 2.0, fx)  # 2 was lost on the way
-    assert fx.ask == {"coquelles"}
+    assert list(fx.ask) == ["coquelles"]
     m.receive("changes", opened(4, 3), 2.0, Effects())
-    fx = Effects()
-    m.receive("snapshot", snapshot(3, incident(1), incident(2)), 3.0, fx)
+    nonce = fx.ask["coquelles"]
+    m.receive("snapshot", snapshot(3, incident(1), incident(2), nonce=nonce), 3.0, Effects())
     assert m.seq == 4 and sorted(m.incidents) == ["INC-000001", "INC-000002", "INC-000003"]
     assert link(m) is Link.UP and not m.pending
 
@@ -140,19 +175,19 @@ def test_a_heartbeat_ahead_of_the_changes_asks_for_a_snapshot() -> None:
     m.receive("heartbeat", heartbeat(0), 2.0, fx)
     assert not fx.ask and link(m) is Link.UP
     m.receive("heartbeat", heartbeat(5), 3.0, fx)
-    assert fx.ask == {"coquelles"} and link(m) is Link.LOST
+    assert list(fx.ask) == ["coquelles"] and link(m) is Link.LOST
 
 
 def test_a_new_run_or_a_new_store_at_the_site_asks_for_a_snapshot() -> None:
     m = synced(7)
     fx = Effects()
     m.receive("heartbeat", heartbeat(7, boot="b2"), 2.0, fx)
-    assert fx.ask == {"coquelles"}
-    m.receive("snapshot", snapshot(7, boot="b2"), 2.1, Effects())
+    assert list(fx.ask) == ["coquelles"]
+    m.receive("snapshot", snapshot(7, boot="b2", nonce=fx.ask["coquelles"]), 2.1, Effects())
     assert link(m) is Link.UP
     fx = Effects()
     m.receive("changes", opened(1, 1, epoch="e2"), 2.2, fx)
-    assert fx.ask == {"coquelles"} and "INC-000001" not in m.incidents
+    assert list(fx.ask) == ["coquelles"] and "INC-000001" not in m.incidents
     m.receive("snapshot", snapshot(1, incident(1), epoch="e2"), 2.3, Effects())
     assert m.seq == 1 and m.epoch == "e2" and list(m.incidents) == ["INC-000001"]
 
@@ -188,7 +223,10 @@ def test_silence_loses_the_link_and_a_word_brings_it_back() -> None:
     assert link(m) is Link.LOST and m.lost_since == pytest.approx(18.1)
     [lost] = fx.frames["coquelles"]
     assert lost["type"] == "link" and lost["link"] == "lost" and lost["as_of"] == 10.0
-    m.receive("heartbeat", heartbeat(0), 30.0, Effects())
+    fx = Effects()
+    m.receive("heartbeat", heartbeat(0), 30.0, fx)
+    assert link(m) is Link.LOST  # heard again: asked where it is
+    answer_ping(m, fx, 30.1)
     assert link(m) is Link.UP
 
 
@@ -197,7 +235,9 @@ def test_a_bridge_or_a_site_that_says_it_went_is_lost_at_once() -> None:
     m.receive("heartbeat", heartbeat(0), 10.0, Effects())
     m.receive("bridge", b"0", 10.5, Effects())
     assert link(m) is Link.LOST
-    m.receive("heartbeat", heartbeat(0), 11.0, Effects())
+    fx = Effects()
+    m.receive("heartbeat", heartbeat(0), 11.0, fx)
+    answer_ping(m, fx, 11.1)
     assert link(m) is Link.UP
     m.receive("online", {"online": False}, 11.5, Effects())
     assert link(m) is Link.LOST
@@ -211,7 +251,7 @@ def test_a_snapshot_asked_for_in_vain_is_asked_for_again_while_the_site_is_heard
     assert not fx.ask
     m.receive("heartbeat", heartbeat(0), 6.5, Effects())
     m.tick(6.6, fx)
-    assert fx.ask == {"coquelles"}
+    assert list(fx.ask) == ["coquelles"]
     fx = Effects()
     m.tick(40.0, fx)  # silent: asking again would only queue at the bridge
     assert not fx.ask
@@ -224,7 +264,7 @@ def test_a_malformed_message_is_refused_and_resynchronised() -> None:
         m.receive("changes", {"epoch": "e1", "seq": "one", "changes": []}, 2.0, fx)
     with pytest.raises(BadMessage):
         m.receive("changes", None, 2.0, fx)
-    assert fx.ask == {"coquelles"}
+    assert list(fx.ask) == ["coquelles"]
 
 
 def test_faults_and_devices_follow_the_site() -> None:

@@ -16,13 +16,17 @@ The rules, per site:
 - A ``snapshot`` replaces the copy whole, unless it is older than what was applied;
   changes that waited are then applied on top.
 - The link is ``up`` while the site was heard within :data:`LINK_SILENCE_S`, its online
-  flag or bridge did not say it went, and the copy is whole (a snapshot of this epoch,
-  nothing missing up to the last ``seq`` heard of). Otherwise it is ``lost``, as of the
-  last time the site was heard.
+  flag or bridge did not say it went, the copy is whole (a snapshot of this epoch,
+  nothing missing up to the last ``seq`` heard of), and the site has answered since the
+  link was last lost. Otherwise it is ``lost``, as of the last time the site was heard.
+  The answer matters after a cut: what the bridge queued comes first, heartbeats
+  included, so only a ``ping`` sent now and answered (a heartbeat with its ``nonce``,
+  published after everything queued) shows that the copy has caught up with the site.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -61,8 +65,10 @@ class Effects:
 
     frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per site: changes for the pages of the desks that see it, each with ``site``."""
-    ask: set[str] = field(default_factory=set)
-    """Sites to ask for a snapshot."""
+    ask: dict[str, str] = field(default_factory=dict)
+    """Sites to ask for a snapshot, with the request's nonce."""
+    ping: dict[str, str] = field(default_factory=dict)
+    """Sites to ask for a heartbeat now, with the request's nonce."""
     replaced: set[str] = field(default_factory=set)
     """Sites whose copy was replaced whole."""
     incidents: dict[str, set[str]] = field(default_factory=dict)
@@ -102,7 +108,14 @@ class SiteMirror:
     """The centre's copy of one site; see the module docstring."""
 
     def __init__(
-        self, site_id: str, name: str, site: Site, now: float, restored: Restored | None = None
+        self,
+        site_id: str,
+        name: str,
+        site: Site,
+        now: float,
+        *,
+        restored: Restored | None = None,
+        run: str = "",
     ) -> None:
         self.id = site_id
         self.name = name
@@ -117,6 +130,14 @@ class SiteMirror:
         self.link = Link.LOST
         self.lost_since: float | None = now
         self.asked: float | None = None
+        """When the snapshot being waited for was asked (None: none awaited)."""
+        self.confirmed = False
+        """The site answered a request sent since the link was last lost."""
+        self.awaited = ""
+        """The nonce of the latest request (ping or snapshot): its answer confirms."""
+        self.pinged: float | None = None
+        self._run = run
+        self._nonces = itertools.count(1)
         self.picture: dict[str, Any] = initial_picture(site)
         self.incidents: dict[str, dict[str, Any]] = {}
         self.intel: dict[str, dict[str, Any]] = {}
@@ -163,11 +184,14 @@ class SiteMirror:
         self._update_link(now, fx)
 
     def tick(self, now: float, fx: Effects) -> None:
-        """The watchdog: silence, and snapshots asked for that never came."""
-        heard = self.heard is not None and now - self.heard <= LINK_SILENCE_S
-        if heard and self.asked is not None and now - self.asked > SNAPSHOT_RETRY_S:
+        """The watchdog: silence, and snapshots or pings asked for that never came."""
+        asked = self.asked
+        if self._heard_within(now) and asked is not None and now - asked > SNAPSHOT_RETRY_S:
             self._ask(now, fx, force=True)
         self._update_link(now, fx)
+
+    def _heard_within(self, now: float) -> bool:
+        return self.heard is not None and now - self.heard <= LINK_SILENCE_S
 
     def _heard(self, now: float) -> None:
         self.heard = now
@@ -182,6 +206,8 @@ class SiteMirror:
     def _heartbeat(self, body: dict[str, Any], now: float, fx: Effects) -> None:
         self._heard(now)
         seq = _int(body["seq"])
+        if self.awaited and body.get("nonce") == self.awaited:
+            self.confirmed = True
         if body["epoch"] != self.epoch or not self.synced:
             self._ask(now, fx)
             return
@@ -228,6 +254,8 @@ class SiteMirror:
         self.synced = True
         self.reported = max(self.reported, seq) if not fresh else seq
         self.asked = None
+        if self.awaited and body.get("nonce") == self.awaited:
+            self.confirmed = True
         self._index()
         fx.replaced.add(self.id)
         fx.sites.add(self.id)
@@ -246,7 +274,16 @@ class SiteMirror:
     def _ask(self, now: float, fx: Effects, force: bool = False) -> None:
         if self.asked is None or force:
             self.asked = now
-            fx.ask.add(self.id)
+            fx.ask[self.id] = self._nonce()
+
+    def _ping(self, now: float, fx: Effects) -> None:
+        if self.pinged is None or now - self.pinged > SNAPSHOT_RETRY_S:
+            self.pinged = now
+            fx.ping[self.id] = self._nonce()
+
+    def _nonce(self) -> str:
+        self.awaited = f"{self._run}{next(self._nonces)}"
+        return self.awaited
 
     # -- applying changes ---------------------------------------------------------------
 
@@ -319,12 +356,16 @@ class SiteMirror:
         return self.synced and self.asked is None and self.seq >= self.reported
 
     def _update_link(self, now: float, fx: Effects) -> None:
-        heard = self.heard is not None and now - self.heard <= LINK_SILENCE_S
-        link = Link.UP if heard and not self.offline and self.whole else Link.LOST
+        ready = self._heard_within(now) and not self.offline and self.whole
+        if ready and not self.confirmed and self.asked is None:
+            self._ping(now, fx)
+        link = Link.UP if ready and self.confirmed else Link.LOST
         if link is self.link:
             return
         self.link = link
         self.lost_since = now if link is Link.LOST else None
+        self.confirmed = link is Link.UP
+        self.pinged = None
         fx.sites.add(self.id)
         fx.frame(self.id, {"type": "link", **self.link_state()})
 

@@ -5,10 +5,11 @@ keeps a copy of each site (:mod:`vigie.centre.mirror`) in its own store, shows e
 the sites it sees over the same kind of websocket as a site's, and sends its users'
 acknowledgements and resolutions to the site that owns the incident.
 
-Per batch of feed messages: the mirrors -> the desks' hubs (the screen) -> one store
-transaction -> PUBACK -> snapshot requests. Messages are acknowledged to the broker
-only once their effect is on disk, so a centre killed at any instant restarts from its
-store and gets the rest again from its persistent session.
+Per batch of feed messages: the mirrors -> the desks' hubs (the screen) and snapshot
+requests -> one store transaction (written by a task of its own, in order, a few
+batches behind at most) -> PUBACK. Messages are acknowledged to the broker only once
+their effect is on disk, so a centre killed at any instant restarts from its store and
+gets the rest again from its persistent session.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ R = TypeVar("R")
 
 BATCH_LIMIT: Final = 500
 """Feed messages per store transaction, as the site's ingest takes them."""
+
+COMMITS_AHEAD: Final = 8
+"""Batches shown but not yet on disk, at most: the screen runs ahead of the store by a
+few batches, never more (then the intake waits, and the broker holds the rest)."""
 
 WATCH_S: Final = 0.5
 """How often the watchdog looks for silent sites and snapshots that never came."""
@@ -89,6 +94,7 @@ class CentreService:
         self._sessions: SessionTable | None = None
         self._link: MqttLink | None = None
         self._limiter = LogLimiter(log)
+        self._commits: asyncio.Queue[tuple[Step, list[RawMessage]]] = asyncio.Queue(COMMITS_AHEAD)
         self.store_ok = True
 
     # -- lifecycle ------------------------------------------------------------------
@@ -100,8 +106,11 @@ class CentreService:
         self._store = store
         restored = await self._db(store.restore)
         now = self._clock()
+        run = f"{uuid.uuid4().hex[:8]}-"  # this run's nonces: an old run's answers never match
         for s in self.centre.sites.values():
-            self.mirrors[s.id] = SiteMirror(s.id, s.name, s.site, now, restored.get(s.id))
+            self.mirrors[s.id] = SiteMirror(
+                s.id, s.name, s.site, now, restored=restored.get(s.id), run=run
+            )
         log.info(
             "centre %s: %d sites (%s), %d desks; store %s",
             self.centre.id,
@@ -119,6 +128,7 @@ class CentreService:
             async with link, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("feeds", self._intake)),
+                    tasks.create_task(self._supervised("store", self._committer)),
                     tasks.create_task(self._supervised("watchdog", self._watchdog)),
                     *(
                         tasks.create_task(self._supervised(f"hub {desk}", hub.run))
@@ -181,10 +191,19 @@ class CentreService:
                 self._one(m, now, fx)
             step = self._step(fx)
             self._show(fx, [m.received for m in messages])
+            self._ask(fx)
+            await self._commits.put((step, messages))  # waits when the store is behind
+            self._limiter.flush()
+
+    async def _committer(self) -> None:
+        """Writes each step in order, then acknowledges its messages: the screen never
+        waits for the disk, the broker's acknowledgement always does."""
+        link = self._link
+        assert link is not None
+        while True:
+            step, messages = await self._commits.get()
             await self._commit(step)
             link.ack(messages)
-            self._ask(fx)
-            self._limiter.flush()
 
     def _one(self, m: RawMessage, now: float, fx: Effects) -> None:
         found = self._topics.get(m.topic)
@@ -211,9 +230,9 @@ class CentreService:
                 mirror.tick(now, fx)
             step = self._step(fx)
             self._show(fx, [])
-            if fx.store_work:
-                await self._commit(step)
             self._ask(fx)
+            if fx.store_work:
+                await self._commits.put((step, []))
 
     def _step(self, fx: Effects) -> Step:
         """What the store must write, built now: the mirrors change again meanwhile."""
@@ -262,28 +281,29 @@ class CentreService:
 
     def _show(self, fx: Effects, received: list[float]) -> None:
         """Each desk's hub gets the changes of the sites it sees (and the intelligence
-        items meant for it); a site replaced whole goes as that site's whole view."""
+        items meant for it). A site whose copy was replaced whole is announced as such:
+        a page then asks for a new snapshot (frames coalesce changes from both sides of
+        the replacement, so they cannot be applied on top of it in order)."""
         if not fx.frames:
             return
         for desk in self.centre.desks.values():
-            changes = []
-            for site in desk.sites:
-                for c in fx.frames.get(site, ()):
-                    if c["type"] == "site":
-                        changes.append({**c, "view": self.mirrors[site].view(desk.id)})
-                    elif visible(c, desk.id):
-                        changes.append(c)
+            changes = [
+                c for site in desk.sites for c in fx.frames.get(site, ()) if visible(c, desk.id)
+            ]
             if changes:
                 self.hubs[desk.id].publish(changes, received)
 
     def _ask(self, fx: Effects) -> None:
+        """Snapshot requests, and pings that ask a site back from a cut where it is."""
         link = self._link
         assert link is not None
-        for site in fx.ask:
-            body = {"centre": self.centre.id, "nonce": uuid.uuid4().hex[:12]}
-            link.publish(centre_in(self.centre.sites[site].site, "snapshot"), orjson.dumps(body))
-            self.metrics.snapshots_asked.labels(site).inc()
-            log.info("asked %s for a snapshot", site)
+        for kind, asks in (("snapshot", fx.ask), ("ping", fx.ping)):
+            for site, nonce in asks.items():
+                body = orjson.dumps({"centre": self.centre.id, "nonce": nonce})
+                link.publish(centre_in(self.centre.sites[site].site, kind), body)
+                if kind == "snapshot":
+                    self.metrics.snapshots_asked.labels(site).inc()
+                    log.info("asked %s for a snapshot", site)
 
     # -- requests to the sites ------------------------------------------------------------
 
