@@ -181,7 +181,19 @@ class Rig:
         return at_site == at_centre
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def latency(rig: Rig, args: argparse.Namespace) -> None:
+    procs = {"centre": rig.centre.proc, **{f"serve {s}": v.proc for s, v in rig.sites.items()}}
+    procs |= {f"broker {s}": b.proc for s, b in rig.brokers.items()}
+    procs["broker centre"] = rig.centre_broker.proc
+    pids = {name: p.pid for name, p in procs.items() if p is not None}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    wall = time.monotonic()
     results: Any = multiprocessing.Queue()
     watch_proc = multiprocessing.Process(
         target=watcher,
@@ -201,6 +213,8 @@ def latency(rig: Rig, args: argparse.Namespace) -> None:
         p.join()
     latencies, server_side, frames = results.get(timeout=180)
     watch_proc.join()
+    wall = time.monotonic() - wall
+    cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / wall for name, pid in pids.items()}
     latencies.sort()
     server_side.sort()
     expected = int(args.rate * args.seconds) * len(SITES) * args.clients
@@ -215,6 +229,8 @@ def latency(rig: Rig, args: argparse.Namespace) -> None:
     ):
         if xs:
             print(f"{name}: {percentiles(xs)}")
+    print("CPU (share of one core): " + ", ".join(f"{k} {v:.0%}" for k, v in cpu.items()))
+    print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
 def catch_up(rig: Rig, args: argparse.Namespace) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -131,7 +130,7 @@ def _checked(parsed: CentreFile, path: Path, source: str) -> Centre:
         if entry.site in sites:
             problems.append((f"{where}.site", f"site {entry.site!r} is listed twice"))
             continue
-        site_path = (path.parent / entry.site_file).resolve()
+        site_path = _site_path(path, entry.site_file)
         try:
             site = load_site(site_path)
         except SiteError as exc:
@@ -162,6 +161,14 @@ def _checked(parsed: CentreFile, path: Path, source: str) -> Centre:
     return Centre(parsed.centre, parsed.name or parsed.centre, sites, desks, path)
 
 
+def _site_path(centre_file: Path, site_file: str) -> Path:
+    """Relative to the centre file; or, when no such file is there, to the working
+    folder (a path written from where the command is run)."""
+    beside = (centre_file.parent / site_file).resolve()
+    here = Path(site_file).resolve()
+    return here if not beside.exists() and here.exists() else beside
+
+
 def check_users(users: Iterable[User], centre: Centre, source: str) -> None:
     """Every user of a centre sits at one of its desks (docs/protocol.md §10)."""
     problems = []
@@ -187,12 +194,3 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
             msg = "unknown field (check the spelling against docs/centre.md)"
         problems.append((entry, msg))
     return problems
-
-
-def describe(centre: Centre) -> dict[str, Any]:
-    """The centre and its desks in a line of the log."""
-    return {
-        "centre": centre.id,
-        "sites": list(centre.sites),
-        "desks": {d.id: list(d.sites) for d in centre.desks.values()},
-    }
