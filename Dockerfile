@@ -8,6 +8,7 @@ COPY fusion ./fusion
 COPY adapters ./adapters
 COPY dashboard ./dashboard
 COPY simulators ./simulators
+COPY reports ./reports
 COPY vigie ./vigie
 RUN pip install -c constraints.txt . \
  && useradd --system --create-home --uid 10001 vigie \
@@ -26,5 +27,6 @@ USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3-gi gir1.2-gst-rtsp-server-1.0 \
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly \
+      gstreamer1.0-plugins-bad gstreamer1.0-libav \
  && rm -rf /var/lib/apt/lists/*
 USER vigie

@@ -40,6 +40,11 @@ STALL_S: Final = 3.0
 """Watchdog: no new frame for this long means the video is lost (a stream that ends is
 reported at once; this catches one that freezes, and a camera never reached)."""
 
+CLOSE_TIMEOUT_S: Final = OPEN_TIMEOUT_MS / 1000 + 0.5
+"""How long a stop waits for the reader to leave OpenCV: an open or a read gives up
+within its own timeout (4 s at most), so this is only reached by a capture that hangs.
+Under the 5 s that ``vigie serve`` gives a worker to stop before killing it."""
+
 RECONNECT_MAX_S: Final = 5.0
 DEFAULT_HEARTBEAT_S: Final = 10.0
 
@@ -53,13 +58,15 @@ class FrameSource(Protocol):
 
 
 class RtspReader(threading.Thread):
-    """Keeps the newest decoded frame of a stream; reconnects with capped backoff, forever."""
+    """Keeps the newest decoded frame of a stream; reconnects with capped backoff until
+    closed. ``close()`` returns once the capture is released: the thread is never left
+    inside OpenCV while the interpreter shuts down (which aborts the process)."""
 
-    def __init__(self, url: str, stop: threading.Event) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__(name=f"rtsp-{url}", daemon=True)
         os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", CAPTURE_OPTIONS)
         self.url = url
-        self._stop_event = stop
+        self._closing = threading.Event()
         self._lock = threading.Lock()
         self._frame: MatLike | None = None
         self._frame_t = 0.0
@@ -71,9 +78,17 @@ class RtspReader(threading.Thread):
         with self._lock:
             return self._frame, self._frame_t, self._seq
 
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """Stop reading and release the capture; False if it is still inside OpenCV
+        after ``timeout`` (only a capture that ignores its own timeouts)."""
+        self._closing.set()
+        if self.is_alive():
+            self.join(timeout)
+        return not self.is_alive()
+
     def run(self) -> None:
         delay = 0.5
-        while not self._stop_event.is_set():
+        while not self._closing.is_set():
             self.connects += 1
             cap = cv2.VideoCapture(
                 self.url,
@@ -86,23 +101,30 @@ class RtspReader(threading.Thread):
                 ],
             )
             frames = 0
-            while cap.isOpened() and not self._stop_event.is_set():
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                frames += 1
-                self.up = True
-                with self._lock:
-                    self._frame, self._frame_t, self._seq = frame, time.time(), self._seq + 1
-            cap.release()
-            self.up = False
+            if cap.isOpened():
+                log.info("stream %s open", self.url)
+            try:
+                while cap.isOpened() and not self._closing.is_set():
+                    ok, frame = cap.read()
+                    if not ok:
+                        break
+                    frames += 1
+                    self.up = True
+                    with self._lock:
+                        self._frame, self._frame_t, self._seq = frame, time.time(), self._seq + 1
+            finally:
+                cap.release()
+                self.up = False
+            if self._closing.is_set():
+                break
             if frames:
                 delay = 0.5
             log.info(
                 "stream %s ended after %d frames; reconnecting in %.1f s", self.url, frames, delay
             )
-            self._stop_event.wait(delay)
+            self._closing.wait(delay)
             delay = min(RECONNECT_MAX_S, delay * 2)
+        log.info("stream %s: capture released", self.url)
 
 
 class CameraWorker:
@@ -121,6 +143,8 @@ class CameraWorker:
         self._boot = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._counter = 0
         self.video_up: bool | None = None  # None: never seen yet
+        self.released = True
+        """After ``run``: False if the stream's capture was still open (see RtspReader)."""
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=f"vigie-camera-{site.site}-{camera_id}"
         )
@@ -132,8 +156,10 @@ class CameraWorker:
         self._client.connect_async(self.broker.host, self.broker.port)
         self._client.loop_start()
         reader: FrameSource
+        rtsp: RtspReader | None = None
         if source is None:
-            rtsp = RtspReader(self.camera.url, stop)
+            log.info("camera %s reading %s", self.camera.id, self.camera.url)
+            rtsp = RtspReader(self.camera.url)
             rtsp.start()
             reader = rtsp
         else:
@@ -162,8 +188,18 @@ class CameraWorker:
                     next_heartbeat = tick + heartbeat_s
                 stop.wait(max(0.0, self.period - (time.monotonic() - tick)))
         finally:
+            if rtsp is not None:
+                self.released = rtsp.close()
             self._client.disconnect()
             self._client.loop_stop()
+            if self.released:
+                log.info("camera %s stopped", self.camera.id)
+            else:
+                log.warning(
+                    "camera %s stopped; its capture did not close within %.0f s",
+                    self.camera.id,
+                    CLOSE_TIMEOUT_S,
+                )
 
     def _video(self, up: bool) -> None:
         if up == self.video_up:
@@ -181,7 +217,9 @@ class CameraWorker:
             self.publish("video_restored", data={"after": "tamper"})
         elif o.kind in ("motion", "person"):
             assert o.box is not None
-            data = {"box": [round(v, 4) for v in o.box], "score": o.score}
+            data: dict[str, Any] = {"box": [round(v, 4) for v in o.box], "score": o.score}
+            if o.feet is not None:
+                data["feet"] = list(o.feet)
             msg_id = self.publish(o.kind, zone=o.zone, data=data)
             if o.kind == "person":
                 self._still(frame, o, msg_id)

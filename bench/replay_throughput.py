@@ -2,7 +2,9 @@
 
 Generates a recording of a 20-zone, 100-sensor site (heartbeats every 10 s from
 every sensor, intrusions that walk along the fence setting off IR and fence
-alarms, a few duplicates and malformed payloads), then times ``vigie replay`` as
+alarms, a few duplicates and malformed payloads, and by default 1 % intelligence
+messages from a feed that keeps about 50 items active, each naming two zones, so that
+most incidents are linked), then times ``vigie replay`` as
 a whole process pinned to one core, and reads its peak RSS. Run with several
 sizes to see that memory follows sensors and incidents, not heartbeats.
 Prints figures; never fails on a timing.
@@ -52,10 +54,48 @@ def make_site() -> dict[str, Any]:
                         "heartbeat_s": HEARTBEAT_S,
                     }
                 )
-    return {"site": "bench", "zones": zones, "sensors": sensors}
+    return {
+        "site": "bench",
+        "zones": zones,
+        "sensors": sensors,
+        "intel_sources": [{"id": "feed", "name": "Benchmark feed"}],
+    }
 
 
-def write_recording(path: Path, site: dict[str, Any], messages: int, seed: int = 7) -> None:
+FEED_T0 = 1_795_813_200
+
+
+def intel_issue(n: int, t: float, active_items: int, rng: random.Random) -> dict[str, Any]:
+    """Item ``n % active_items`` issued again (replaced whole) with an hour's window:
+    about ``active_items`` items hold at any time."""
+    ts = FEED_T0 + t
+    z = rng.randrange(ZONES - 1)
+    return {
+        "id": f"feed-{n}",
+        "ts": ts,
+        "event": "issue",
+        "data": {
+            "ref": f"INT-{n % active_items}",
+            "title": "Group seen near the fence",
+            "zones": [f"Z{z:02d}", f"Z{z + 1:02d}"],
+            "valid_from": ts - 1,
+            "valid_until": ts + 3600,
+            "source_grade": rng.choice(["1", "2", "2", "3"]),
+            "information_grade": rng.choice(["A", "B", "C"]),
+            "handling": "P",
+        },
+    }
+
+
+def write_recording(
+    path: Path,
+    site: dict[str, Any],
+    messages: int,
+    seed: int = 7,
+    *,
+    intel: float = 0.01,
+    active_items: int = 50,
+) -> None:
     rng = random.Random(seed)
     devices = [(s["kind"], s["id"], s["zone"]) for s in site["sensors"]]
     detectors: dict[str, list[tuple[str, str]]] = {}
@@ -63,6 +103,7 @@ def write_recording(path: Path, site: dict[str, Any], messages: int, seed: int =
         if kind != "floodlight":
             detectors.setdefault(zone, []).append((kind, dev))
     counter = 0
+    issued = 0
     written = 0
     t = 0.0
     step = HEARTBEAT_S / len(devices)
@@ -83,6 +124,9 @@ def write_recording(path: Path, site: dict[str, Any], messages: int, seed: int =
                     f"perimeter/bench/{kind}/{dev}",
                     {"id": f"{dev}-{counter}", "event": "heartbeat"},
                 )
+                if rng.random() < intel:
+                    put("perimeter/bench/intel/feed", intel_issue(issued, t, active_items, rng))
+                    issued += 1
                 roll = rng.random()
                 if roll < 0.02:  # an intruder at the fence: alarms along two zones
                     z = rng.randrange(ZONES - 1)
@@ -105,7 +149,10 @@ def write_recording(path: Path, site: dict[str, Any], messages: int, seed: int =
                     )
 
 
-def run_once(recording: Path, site_file: Path, report: Path) -> tuple[float, int]:
+def run_once(recording: Path, site_file: Path, report: Path) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and peak RSS of one ``vigie replay`` process.
+    CPU time is what one core can do whatever else the machine is running; wall time
+    on a busy machine includes waiting for the core."""
     vigie = shutil.which("vigie") or str(Path(sys.executable).with_name("vigie"))
     cmd = [
         vigie,
@@ -120,11 +167,13 @@ def run_once(recording: Path, site_file: Path, report: Path) -> tuple[float, int
     ]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kib
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, after.ru_maxrss
 
 
 def heap_profile(recording: Path, site: dict[str, Any], every: int) -> None:
@@ -151,26 +200,33 @@ def heap_profile(recording: Path, site: dict[str, Any], every: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, nargs="+", default=[300_000, 1_200_000])
+    parser.add_argument("--intel", type=float, default=0.01, help="share of intel messages")
+    parser.add_argument("--active-items", type=int, default=50)
     args = parser.parse_args()
     site = make_site()
     with tempfile.TemporaryDirectory() as tmp:
         site_file = Path(tmp) / "site.yaml"
         site_file.write_text(yaml.safe_dump(site))
-        print(f"site: {ZONES} zones, {len(site['sensors'])} sensors; one core (taskset -c 0)")
+        print(
+            f"site: {ZONES} zones, {len(site['sensors'])} sensors; one core (taskset -c 0);"
+            f" {args.intel:.1%} intel messages, about {args.active_items} items active"
+        )
         for n in args.messages:
             recording = Path(tmp) / f"rec-{n}.jsonl"
-            write_recording(recording, site, n)
+            write_recording(recording, site, n, intel=args.intel, active_items=args.active_items)
             report_path = Path(tmp) / "report.json"
             # ru_maxrss of children is the maximum over all children so far: run the
             # sizes in increasing order so each figure belongs to its own run.
-            elapsed, peak_kib = run_once(recording, site_file, report_path)
+            elapsed, cpu, peak_kib = run_once(recording, site_file, report_path)
             report = json.loads(report_path.read_text())
             virtual_h = report["end_t"] / 3600
             print(
                 f"{n:>9,} messages ({virtual_h:.1f} h recorded): {elapsed:6.2f} s, "
-                f"{n / elapsed:>9,.0f} msg/s whole process, peak RSS {peak_kib / 1024:.0f} MiB; "
+                f"{n / elapsed:>9,.0f} msg/s whole process ({n / cpu:,.0f} per CPU second), "
+                f"peak RSS {peak_kib / 1024:.0f} MiB; "
                 f"{len(report['incidents'])} incidents, {report['rejected']} rejected, "
-                f"{report['duplicates']} duplicates"
+                f"{report['duplicates']} duplicates; {len(report['intel'])} items, "
+                f"{sum(1 for i in report['incidents'] if i['intel'])} incidents linked"
             )
         largest = max(args.messages)
         print(f"traced heap, in-process replay of {largest:,} messages:")

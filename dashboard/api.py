@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated, Any, Final, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,11 +28,22 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from dashboard.auth import Role, Users
 from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
 from dashboard.credentials import Caller, Credentials
+from dashboard.desks import Visible, incident_for
+from dashboard.errors import StoreBusy
 from dashboard.hub import Hub
+from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
+from dashboard.walk_api import (
+    FAR_FUTURE,
+    ReportOffice,
+    TimeSpan,
+    WalkTestOffice,
+    report_routes,
+    walk_test_routes,
+)
 from fusion.correlator import UnknownIncident
-from fusion.incidents import IllegalTransition, IncidentState, Outcome
+from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
 
 STATIC = Path(__file__).with_name("static")
 EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
@@ -40,21 +51,38 @@ EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
 
 SESSION_ENDED_CODE: Final = 1008  # policy violation: the credential no longer holds
 
+MAX_LISTED: Final = 10_000
+"""Incidents one request may list: a busy month of a large site."""
 
-class StoreBusy(RuntimeError):
-    """The service could not commit a decision in time: answered 503, try again."""
+
+__all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
-class ControlRoom(SessionStore, Protocol):
+class ControlRoom(SessionStore, IntelRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
 
     @property
+    def walk_tests(self) -> WalkTestOffice: ...
+    @property
+    def reports(self) -> ReportOffice: ...
+
+    @property
     def metrics_registry(self) -> Any: ...
-    def picture(self) -> dict[str, Any]: ...
-    async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]: ...
-    async def incident(self, incident_id: str) -> dict[str, Any] | None: ...
+    def picture(self, desk: str | None = None) -> dict[str, Any]: ...
+    def intel_visible(self, desk: str | None) -> Visible: ...
+    async def incidents(
+        self,
+        state: IncidentState | None,
+        desk: str | None = None,
+        opened: tuple[float | None, float | None] = (None, None),
+        limit: int = 500,
+    ) -> list[dict[str, Any]]: ...
+    async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]: ...
+    async def incident(
+        self, incident_id: str, desk: str | None = None
+    ) -> dict[str, Any] | None: ...
     async def evidence(self, seq: int) -> bytes | None: ...
     async def dead_letters(self) -> list[Any]: ...
     async def health(self) -> dict[str, Any]: ...
@@ -62,7 +90,14 @@ class ControlRoom(SessionStore, Protocol):
         self, incident: str, who: str, comment: str, address: str | None
     ) -> dict[str, Any]: ...
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -101,6 +136,9 @@ def create_app(
 
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
+    intel_routes(app, room)
+    walk_test_routes(app, room.walk_tests)
+    report_routes(app, room.reports, clock)
     _websocket_route(app, room)
     return app
 
@@ -165,21 +203,41 @@ def _sign_in_routes(app: FastAPI, book: SessionBook, policy: SessionPolicy) -> N
     @app.get("/api/me")
     async def me(caller: Viewer) -> dict[str, Any]:
         user = caller.user
-        return {"name": user.name, "role": str(user.role), "may_act": user.role.may_act}
+        return {
+            "name": user.name,
+            "role": str(user.role),
+            "desk": user.desk,
+            "may_act": user.role.may_act,
+            "may_issue_intel": user.role.may_issue_intel,
+            "may_inspect": user.role.may_inspect,
+        }
 
 
 def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
     @app.get("/api/picture")
     async def picture(caller: Viewer) -> dict[str, Any]:
-        return room.picture()
+        return room.picture(caller.user.desk)
 
     @app.get("/api/incidents")
-    async def incidents(caller: Viewer, state: IncidentState | None = None) -> list[dict[str, Any]]:
-        return await room.incidents(state)
+    async def incidents(
+        caller: Viewer,
+        span: TimeSpan,
+        state: IncidentState | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 500,
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``from``/``to`` (epoch seconds) bound the opening time."""
+        opened = (span.from_t, span.to_t)
+        return await room.incidents(state, caller.user.desk, opened, limit)
+
+    @app.get("/api/faults")
+    async def faults(caller: Viewer, span: TimeSpan) -> list[dict[str, Any]]:
+        """Faults open at some moment between ``from`` and ``to`` (epoch seconds), in the
+        order raised: what device availability is computed from."""
+        return await room.faults(span.closed(FAR_FUTURE) or (0.0, FAR_FUTURE))
 
     @app.get("/api/incidents/{incident_id}")
     async def incident(incident_id: str, caller: Viewer) -> dict[str, Any]:
-        found = await room.incident(incident_id)
+        found = await room.incident(incident_id, caller.user.desk)
         if found is None:
             raise HTTPException(404, f"no incident {incident_id[:100]}")
         return found
@@ -189,21 +247,28 @@ def _picture_routes(app: FastAPI, room: ControlRoom) -> None:
         """Acknowledge; the body (a comment) may be left out."""
         body = await json_body(request, AckBody, optional=True)
         comment = body.comment if body is not None else ""
-        return await _decide(
+        done = await _decide(
             lambda: room.acknowledge(incident_id, caller.user.name, comment, _address(request)),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.post("/api/incidents/{incident_id}/resolve", openapi_extra=body_doc(ResolveBody))
     async def resolve(incident_id: str, caller: Actor, request: Request) -> dict[str, Any]:
         body = await json_body(request, ResolveBody)
         assert body is not None
-        return await _decide(
+        done = await _decide(
             lambda: room.resolve(
-                incident_id, caller.user.name, body.outcome, body.comment, _address(request)
+                incident_id,
+                caller.user.name,
+                body.outcome,
+                body.comment,
+                _address(request),
+                disruption=body.disruption,
             ),
             incident_id,
         )
+        return incident_for(done, room.intel_visible(caller.user.desk))
 
     @app.get("/api/evidence/{seq}.jpg")
     async def evidence(seq: str, caller: Viewer) -> Response:
@@ -254,7 +319,7 @@ def _websocket_route(app: FastAPI, room: ControlRoom) -> None:
             )
             return
         await websocket.accept()
-        serving = asyncio.create_task(room.hub.serve(websocket))
+        serving = asyncio.create_task(room.hub.serve(websocket, caller.user.desk))
         watching = asyncio.create_task(credentials.until_invalid(caller))
         try:
             done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)

@@ -14,9 +14,10 @@ from email.message import Message
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import HTTPException, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fusion.incidents import Outcome
+from fusion.incidents import Disruption, Outcome
+from fusion.jsonvalues import UnsupportedValue, decode_json
 
 MAX_COMMENT: Final = 2000
 ALLOWED_CONTROLS: Final = frozenset("\t\n\r")
@@ -41,9 +42,21 @@ class AckBody(BaseModel):
 
 
 class ResolveBody(BaseModel):
+    """An explicit outcome; with ``intrusion``, what became of the intruder (``unknown``
+    if left out); with any other outcome, no disruption (docs/protocol.md §11)."""
+
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
+    disruption: Disruption | None = None
     comment: Text = Field(default="", max_length=MAX_COMMENT)
+
+    @model_validator(mode="after")
+    def _disruption_with_intrusion_only(self) -> ResolveBody:
+        if self.disruption is not None and self.outcome is not Outcome.INTRUSION:
+            raise ValueError(
+                f"disruption is recorded only with outcome intrusion, not {self.outcome}"
+            )
+        return self
 
 
 class LoginBody(BaseModel):
@@ -113,3 +126,21 @@ def _reason(exc: ValidationError) -> str:
 
 def _shape(model: type[BaseModel]) -> str:
     return "{" + ", ".join(f'"{name}": ...' for name in model.model_fields) + "}"
+
+
+async def json_value(request: Request) -> Any:
+    """The body as any JSON value, held to the rules of device messages (no lone
+    surrogate, no NUL, nesting and numbers every later stage can carry): for bodies
+    that the processing step checks itself, such as an intelligence message."""
+    require_json(request)
+    raw = await request.body()
+    if not raw.strip():
+        raise HTTPException(422, "a JSON body is required")
+    if "content-type" not in request.headers:
+        raise HTTPException(415, "the body must be JSON, with Content-Type: application/json")
+    try:
+        return decode_json(raw)
+    except UnsupportedValue as exc:
+        raise HTTPException(422, f"unsupported value: {exc}") from None
+    except (ValueError, RecursionError):
+        raise HTTPException(422, "the body is not valid JSON") from None

@@ -15,13 +15,12 @@ import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from dashboard.api import (
@@ -32,12 +31,12 @@ from dashboard.api import (
     _sign_in_routes,
 )
 from dashboard.auth import Users
-from dashboard.bodies import MAX_COMMENT, AckBody, Text, body_doc, json_body
+from dashboard.bodies import AckBody, ResolveBody, body_doc, json_body
 from dashboard.credentials import Credentials
 from dashboard.hub import Hub
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SessionBook, SessionStore
-from fusion.incidents import IncidentState, Outcome
+from fusion.incidents import IncidentState
 
 
 class CentreRoom(SessionStore, Protocol):
@@ -67,15 +66,6 @@ class CentreRoom(SessionStore, Protocol):
     ) -> str: ...
     async def request_state(self, desk: str, request: str) -> dict[str, Any] | None: ...
     async def health(self) -> dict[str, Any]: ...
-
-
-class CentreResolveBody(BaseModel):
-    """A resolution from the centre; ``disruption`` goes with an intrusion (§11)."""
-
-    model_config = ConfigDict(extra="forbid")
-    outcome: Outcome
-    comment: Text = Field(default="", max_length=MAX_COMMENT)
-    disruption: Literal["intercepted", "turned_back", "escaped", "unknown"] | None = None
 
 
 def create_centre_app(
@@ -206,12 +196,12 @@ def _request_routes(app: FastAPI, room: CentreRoom) -> None:
     @app.post(
         "/api/sites/{site}/incidents/{incident_id}/resolve",
         status_code=202,
-        openapi_extra=body_doc(CentreResolveBody),
+        openapi_extra=body_doc(ResolveBody),
     )
     async def resolve(
         site: str, incident_id: str, caller: Viewer, desk: ActingDesk, request: Request
     ) -> dict[str, Any]:
-        body = await json_body(request, CentreResolveBody)
+        body = await json_body(request, ResolveBody)
         assert body is not None
         rid = await room.request(
             desk=desk,
@@ -221,7 +211,7 @@ def _request_routes(app: FastAPI, room: CentreRoom) -> None:
             action="resolve",
             comment=body.comment,
             outcome=body.outcome.value,
-            disruption=body.disruption,
+            disruption=body.disruption.value if body.disruption is not None else None,
         )
         return {"request": rid, "site": site, "incident": incident_id, "action": "resolve"}
 
@@ -251,7 +241,7 @@ def _websocket_route(app: FastAPI, room: CentreRoom) -> None:
             )
             return
         await websocket.accept()
-        serving = asyncio.create_task(room.hub(str(info["id"])).serve(websocket))
+        serving = asyncio.create_task(room.hub(str(info["id"])).serve(websocket, str(info["id"])))
         watching = asyncio.create_task(credentials.until_invalid(caller))
         try:
             done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)

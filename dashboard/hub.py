@@ -23,6 +23,8 @@ import orjson
 from prometheus_client import Histogram
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from dashboard.desks import Visible, changes_for, touches_intel
+
 log = logging.getLogger("vigie.hub")
 
 FRAME_S: Final = 0.01
@@ -38,11 +40,19 @@ CLIENT_QUEUE: Final = 256
 SLOW_CLIENT_CODE: Final = 1013  # "try again later"
 
 
-class _Client:
-    __slots__ = ("queue", "sender", "slow", "ws")
+Snapshot = Callable[[str | None], dict[str, Any]]
+"""The picture as the given desk may see it (docs/protocol.md §9)."""
 
-    def __init__(self, ws: WebSocket) -> None:
+DeskFilter = Callable[[str | None], Visible]
+"""For a desk, which intelligence items (by id) it may see."""
+
+
+class _Client:
+    __slots__ = ("desk", "queue", "sender", "slow", "ws")
+
+    def __init__(self, ws: WebSocket, desk: str | None) -> None:
         self.ws = ws
+        self.desk = desk
         self.queue: asyncio.Queue[str] = asyncio.Queue(CLIENT_QUEUE)
         self.slow = False
         self.sender: asyncio.Task[None] | None = None
@@ -51,8 +61,11 @@ class _Client:
 class Hub:
     """Fans the engine's changes out to the connected pages."""
 
-    def __init__(self, snapshot: Callable[[], dict[str, Any]], latency: Histogram) -> None:
+    def __init__(
+        self, snapshot: Snapshot, latency: Histogram, visible: DeskFilter | None = None
+    ) -> None:
         self._snapshot = snapshot
+        self._visible = visible
         self._latency = latency
         self._clients: set[_Client] = set()
         self._pending: list[dict[str, Any]] = []
@@ -93,8 +106,17 @@ class Hub:
         pending, self._pending = self._pending, []
         received, self._received = self._received, []
         self.seq += 1
-        text = self._encode({"type": "update", "seq": self.seq, "t": time.time()}, pending)
+        head = {"type": "update", "seq": self.seq, "t": time.time()}
+        texts: dict[str | None, str] = {}
+        per_desk = self._visible is not None and touches_intel(pending)
         for client in list(self._clients):
+            key = client.desk if per_desk else None
+            text = texts.get(key)
+            if text is None:
+                changes = pending
+                if per_desk and self._visible is not None:
+                    changes = changes_for(pending, key, self._visible(key))
+                text = texts[key] = self._encode(head, changes)
             try:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
@@ -123,7 +145,7 @@ class Hub:
         """Queue a snapshot ahead of any later frame, then register: no await in between."""
         while not client.queue.empty():
             client.queue.get_nowait()
-        snapshot = {"type": "snapshot", "seq": self.seq, "picture": self._snapshot()}
+        snapshot = {"type": "snapshot", "seq": self.seq, "picture": self._snapshot(client.desk)}
         client.queue.put_nowait(orjson.dumps(snapshot).decode())
         self._clients.add(client)
 
@@ -135,9 +157,10 @@ class Hub:
             client.sender.cancel()
         log.warning("websocket client too slow (%d frames behind): closing it", CLIENT_QUEUE)
 
-    async def serve(self, ws: WebSocket) -> None:
-        """Run one accepted websocket until it closes or falls too far behind."""
-        client = _Client(ws)
+    async def serve(self, ws: WebSocket, desk: str | None = None) -> None:
+        """Run one accepted websocket until it closes or falls too far behind; it sees
+        what ``desk`` may see."""
+        client = _Client(ws, desk)
         self._attach(client)
         client.sender = sender = asyncio.create_task(self._send(client))
         receiver = asyncio.create_task(self._receive(client))

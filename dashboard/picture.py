@@ -8,7 +8,7 @@ from typing import Any
 
 from fusion.correlator import Correlator
 from fusion.site import Site
-from fusion.wire import fault_json, incident_json
+from fusion.wire import fault_json, incident_json, intel_json, walk_test_json
 
 
 def tactical_picture(
@@ -39,6 +39,8 @@ def tactical_picture(
                 "state": str(states[z.id]),
                 "degraded": engine.zone_degraded(z.id),
                 "incidents": [i.id for i in incidents if z.id in i.zones],
+                "watch": engine.intel.watch(z.id),
+                "intel": list(engine.intel.watched_by(z.id)),
             }
             for z in site.zones
         ],
@@ -73,4 +75,10 @@ def tactical_picture(
             for c in site.cameras
         ],
         "faults": [fault_json(f) for f in faults],
+        "intel": [
+            intel_json(item, now)
+            for item in engine.intel.items()
+            if item.withdrawn_t is None and item.active_until_t > now
+        ],
+        "walk_tests": [walk_test_json(v, now) for v in engine.walk_tests.views()],
     }

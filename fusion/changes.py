@@ -11,8 +11,9 @@ from enum import StrEnum
 
 from fusion.events import DeviceEvent
 from fusion.faults import Fault
-from fusion.incidents import IncidentView, Outcome
+from fusion.incidents import Disruption, IncidentView, Outcome
 from fusion.intel import IntelItem
+from fusion.walktests import WalkTestChanged
 
 
 class ZoneState(StrEnum):
@@ -62,6 +63,8 @@ class IncidentResolved:
     by: str
     outcome: Outcome
     comment: str
+    disruption: Disruption | None = None
+    """What became of the intruder; set with outcome ``intrusion`` only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +122,13 @@ class IntelUpdated:
 
 @dataclass(frozen=True, slots=True)
 class ZoneWatchChanged:
-    """A zone went on watch (an active, credible item names it) or came off it."""
+    """The items that put a zone on watch changed (an active, credible item names it);
+    ``watch`` is whether any does."""
 
     t: float
     zone: str
     watch: bool
+    items: tuple[str, ...] = ()
 
 
 Change = (
@@ -140,4 +145,5 @@ Change = (
     | ZoneStateChanged
     | IntelUpdated
     | ZoneWatchChanged
+    | WalkTestChanged
 )

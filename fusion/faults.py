@@ -123,6 +123,11 @@ class HeartbeatWatch:
                 fired.append((deadline, device))
         return fired
 
+    def maybe_due(self, now: float) -> bool:
+        """Whether :meth:`due` may find something at ``now`` (cheap; may say yes early)."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
+
     def next_deadline(self) -> float | None:
         """A time at or before the next possible ``heartbeat_lost`` (may be early)."""
         return self._heap[0][0] if self._heap else None

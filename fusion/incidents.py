@@ -41,6 +41,31 @@ class Outcome(StrEnum):
     TEST = "test"
 
 
+class Disruption(StrEnum):
+    """What became of an intruder (docs/protocol.md §11): recorded with ``intrusion``."""
+
+    INTERCEPTED = "intercepted"
+    TURNED_BACK = "turned_back"
+    ESCAPED = "escaped"
+    UNKNOWN = "unknown"
+
+
+class IllegalDisruption(ValueError):
+    """A disruption given with an outcome other than ``intrusion``."""
+
+
+def disruption_for(outcome: Outcome, disruption: Disruption | None) -> Disruption | None:
+    """The disruption an incident is closed with: an intrusion always has one
+    (``unknown`` unless told), any other outcome never."""
+    if outcome is Outcome.INTRUSION:
+        return disruption or Disruption.UNKNOWN
+    if disruption is not None:
+        raise IllegalDisruption(
+            f"a disruption is recorded only with outcome intrusion, not {outcome}"
+        )
+    return None
+
+
 MAX_PRIORITY = 5
 
 
@@ -59,6 +84,8 @@ class IncidentView:
     last_joined_t: float
     intel: tuple[str, ...] = ()
     """Intelligence items linked to the incident (docs/protocol.md §9), sorted."""
+    test: bool = False
+    """Opened in a zone under walk test (docs/protocol.md §11): never counted as real."""
 
     @property
     def confirmed(self) -> bool:
@@ -81,6 +108,7 @@ class Incident:
     state: IncidentState = IncidentState.OPEN
     commanded: set[str] = field(default_factory=set)
     intel: set[str] = field(default_factory=set)
+    test: bool = False
 
     @property
     def priority(self) -> int:
@@ -105,6 +133,7 @@ class Incident:
             state=self.state,
             last_joined_t=self.last_joined_t,
             intel=tuple(sorted(self.intel)),
+            test=self.test,
         )
 
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from fusion.events import Refused, RejectReason
+from fusion.jsonvalues import UnsupportedValue, check_carriable
 
 
 class IntelEvent(StrEnum):
@@ -135,6 +136,8 @@ def parse_intel(topic: str, source: str, body: Any, zones: frozenset[str]) -> In
     msg_id = body.get("id")
     if type(msg_id) is not str:
         raise Refused(RejectReason.BAD_ID, "id must be a string")
+    if "\x00" in msg_id:
+        raise Refused(RejectReason.UNSUPPORTED_VALUE, "the id holds a NUL character")
     name = body.get("event")
     if type(name) is not str:
         raise Refused(RejectReason.BAD_EVENT, "event must be a string")
@@ -150,6 +153,10 @@ def parse_intel(topic: str, source: str, body: Any, zones: frozenset[str]) -> In
     data = body.get("data")
     if type(data) is not dict:
         raise Refused(RejectReason.BAD_INTEL, "data must be an object")
+    try:
+        check_carriable(data)  # the item's details are stored and shown as they are
+    except UnsupportedValue as exc:
+        raise Refused(RejectReason.UNSUPPORTED_VALUE, f"data: {exc}") from exc
     ref = data.get("ref")
     if type(ref) is not str or not ref or "/" in ref:
         raise Refused(RejectReason.BAD_INTEL, "data.ref must be a non-empty string without '/'")

@@ -24,7 +24,7 @@ class IntelBook:
     def __init__(self, zones: Iterable[str], items: Iterable[IntelItem] = ()) -> None:
         self._items: dict[str, IntelItem] = {}
         self._by_zone: dict[str, set[str]] = {z: set() for z in zones}
-        self._watch: dict[str, bool] = dict.fromkeys(self._by_zone, False)
+        self._watch: dict[str, tuple[str, ...]] = dict.fromkeys(self._by_zone, ())
         self._heap: list[tuple[float, int, str, int]] = []
         self._seq = 0
         for item in items:
@@ -82,28 +82,32 @@ class IntelBook:
             self._refresh(item.zones, t, out)
         return out
 
+    def maybe_due(self, now: float) -> bool:
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
+
     def next_deadline(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
     # -- views --------------------------------------------------------------------------
 
-    def linked(self, zones: Iterable[str], t: float) -> set[str]:
-        """The active, credible items naming one of ``zones`` at ``t``: what an event that
-        opens or joins an incident in those zones links to it."""
+    def linked(self, zones: Iterable[str]) -> set[str]:
+        """The active, credible items naming one of ``zones`` now (the book has been
+        advanced to the current time): what an event that opens or joins an incident in
+        those zones links to it. Read from the watch kept at every window instant, so
+        it costs one lookup per zone, however many items were ever issued."""
+        watch = self._watch
         found: set[str] = set()
         for z in zones:
-            for item_id in self._by_zone.get(z, ()):
-                item = self._items[item_id]
-                if item.credible and item.active_at(t):
-                    found.add(item_id)
+            found.update(watch.get(z, ()))
         return found
 
     def watch(self, zone: str) -> bool:
-        return self._watch.get(zone, False)
+        return bool(self._watch.get(zone))
 
-    def watched_by(self, zone: str, t: float) -> list[str]:
-        """The active, credible items that put ``zone`` on watch at ``t``."""
-        return sorted(self.linked((zone,), t))
+    def watched_by(self, zone: str) -> tuple[str, ...]:
+        """The active, credible items that put ``zone`` on watch (sorted ids)."""
+        return self._watch.get(zone, ())
 
     def items(self) -> list[IntelItem]:
         """Every item, in the order first issued (a replaced item keeps its place)."""
@@ -129,15 +133,23 @@ class IntelBook:
     def _order(self, zone: str) -> int:
         return list(self._by_zone).index(zone)
 
-    def _refresh(self, zones: Iterable[str], t: float, out: list[Change]) -> None:
-        for z in zones:
-            on = any(
-                self._items[i].credible and self._items[i].active_at(t)
-                for i in self._by_zone.get(z, ())
+    def _watching(self, zone: str, t: float) -> tuple[str, ...]:
+        return tuple(
+            sorted(
+                i
+                for i in self._by_zone.get(zone, ())
+                if self._items[i].credible and self._items[i].active_at(t)
             )
-            if on != self._watch.get(z, False):
-                self._watch[z] = on
-                out.append(ZoneWatchChanged(t, z, on))
+        )
+
+    def _refresh(self, zones: Iterable[str], t: float, out: list[Change]) -> None:
+        """Recompute which items watch each zone; report every change of that set (not
+        only of the flag: a desk that may see only some of the items must know)."""
+        for z in zones:
+            watching = self._watching(z, t)
+            if watching != self._watch.get(z, ()):
+                self._watch[z] = watching
+                out.append(ZoneWatchChanged(t, z, bool(watching), watching))
 
     def settle(self, now: float) -> None:
         """After a restart: set each zone's watch for ``now`` without reporting it, and
@@ -145,9 +157,7 @@ class IntelBook:
         while self._heap and self._heap[0][0] <= now:
             heapq.heappop(self._heap)
         for z in self._by_zone:
-            self._watch[z] = any(
-                self._items[i].credible and self._items[i].active_at(now) for i in self._by_zone[z]
-            )
+            self._watch[z] = self._watching(z, now)
 
 
 def _replace(item: IntelItem, *, withdrawn_t: float) -> IntelItem:

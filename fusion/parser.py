@@ -14,9 +14,7 @@ overflows to infinity) is refused with reason ``unsupported_value``.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -33,6 +31,7 @@ from fusion.events import (
     RejectReason,
 )
 from fusion.intel import IntelMessage, parse_intel
+from fusion.jsonvalues import UnsupportedValue, check_carriable, decode_json
 from fusion.site import Site
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
@@ -41,129 +40,10 @@ MAX_PAYLOAD_BYTES: Final = 64 * 1024
 PREFIX_BYTES: Final = 200
 """How much of a rejected payload is kept for the log: enough to recognise the sender."""
 
-MAX_DEPTH: Final = 32
-"""Deepest nesting of arrays and objects accepted in a message. Device details are flat
-(a box, a score); 32 leaves room for any vendor's extras while staying far under the
-254 levels that orjson can write back out (the store and the websocket use it)."""
-
-INT_MIN: Final = -(2**63)
-INT_MAX: Final = 2**63 - 1
-"""Integers must fit in 64 signed bits: what JSON encoders and the store carry exactly."""
-
-_LONG_DIGITS: Final = re.compile(rb"\d{19,}")
-"""A run of 19+ digits may be an integer beyond 64 bits, which orjson would silently
-turn into a float: such payloads are decoded again exactly to check."""
-
 _NO_DATA: Final[dict[str, Any]] = {}
 
 Parsed = DeviceEvent | IntelMessage | Rejection
 """What the parser makes of a message."""
-
-
-class UnsupportedValue(ValueError):
-    """Valid JSON holding a value that a later stage of the pipeline cannot carry."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _exact_int(text: str) -> int:
-    value = int(text)
-    if not INT_MIN <= value <= INT_MAX:
-        raise UnsupportedValue(f"integer {text[:24]}... does not fit in 64 bits")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise UnsupportedValue(f"number {text[:24]} overflows")
-    return value
-
-
-def decode_json(payload: bytes) -> Any:
-    """Strict JSON (UTF-8, no NaN/Infinity) holding only values every stage can carry.
-
-    Raises :class:`UnsupportedValue` for valid JSON that cannot be carried, ValueError
-    (or RecursionError) for what is not JSON. orjson is strict and fast; what it refuses
-    is decoded again with the standard library to tell the two apart, and cheap scans of
-    the bytes decide whether the decoded value needs walking at all.
-    """
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        text = payload.decode("utf-8")  # UnicodeDecodeError is a ValueError
-        value = json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_int=_exact_int,
-            parse_float=_finite_float,
-        )
-        check_carriable(value)
-        return value
-    if _LONG_DIGITS.search(payload):  # orjson reads integers beyond 64 bits as floats
-        value = json.loads(payload, parse_constant=_refuse_constant, parse_int=_exact_int)
-    if b"\\u0000" in payload or payload.count(b"{") + payload.count(b"[") > MAX_DEPTH:
-        check_carriable(value)
-    return value
-
-
-def decode_json_leniently(payload: bytes) -> Any:
-    """Any valid JSON, exactly as the standard library reads it (lone surrogates, big
-    integers and deep nesting included): for looking inside a recording line whose
-    payload :func:`decode_json` refused, so that the message is rejected, not the line."""
-    return json.loads(payload, parse_constant=_refuse_constant)
-
-
-def check_carriable(value: Any, depth: int = 0) -> None:
-    """Raise :class:`UnsupportedValue` if ``value`` holds anything a later stage cannot
-    encode: nesting beyond :data:`MAX_DEPTH`, a lone surrogate or NUL in a string (keys
-    included), an integer outside 64 bits, a non-finite number."""
-    kind = type(value)
-    if kind is str:
-        _check_text(value)
-    elif kind is dict:
-        if depth >= MAX_DEPTH:
-            raise UnsupportedValue(f"nested deeper than {MAX_DEPTH} levels")
-        for k, v in value.items():
-            _check_text(k)
-            if type(v) in _SCALARS:
-                if type(v) is not str:
-                    _check_number(v)
-                else:
-                    _check_text(v)
-            else:
-                check_carriable(v, depth + 1)
-    elif kind is list:
-        if depth >= MAX_DEPTH:
-            raise UnsupportedValue(f"nested deeper than {MAX_DEPTH} levels")
-        for v in value:
-            check_carriable(v, depth + 1)
-    else:
-        _check_number(value)
-
-
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-
-
-def _check_text(s: str) -> None:
-    if "\x00" in s:
-        raise UnsupportedValue("a string holds a NUL character")
-    if not s.isascii():
-        try:
-            s.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise UnsupportedValue("a string holds a lone UTF-16 surrogate") from exc
-
-
-def _check_number(v: Any) -> None:
-    kind = type(v)
-    if kind is int:
-        if not INT_MIN <= v <= INT_MAX:
-            raise UnsupportedValue("an integer does not fit in 64 bits")
-    elif kind is float and not math.isfinite(v):
-        raise UnsupportedValue("a number is not finite")
 
 
 class MessageParser:
@@ -212,6 +92,9 @@ class MessageParser:
         try:
             if size > MAX_PAYLOAD_BYTES:
                 raise Refused(RejectReason.TOO_LARGE, f"{size} bytes, limit {MAX_PAYLOAD_BYTES}")
+            device = self._devices.get(topic)  # the common case first: one lookup
+            if device is not None:
+                return self._validate(topic, device, body)
             source = self._sources.get(topic)
             if source is not None:
                 return parse_intel(topic, source, body, self._zones)
@@ -258,6 +141,8 @@ class MessageParser:
         msg_id = body.get("id")
         if type(msg_id) is not str:
             raise Refused(RejectReason.BAD_ID, _field_problem("id", msg_id))
+        if "\x00" in msg_id:
+            raise Refused(RejectReason.UNSUPPORTED_VALUE, "the id holds a NUL character")
         name = body.get("event")
         if type(name) is not str:
             raise Refused(RejectReason.BAD_EVENT, _field_problem("event", name))
@@ -279,9 +164,19 @@ class MessageParser:
         data = body.get("data")
         if type(data) is not dict:
             data = _NO_DATA  # details are optional; a malformed block is dropped, not fatal
+        elif data:
+            _carriable_data(data)
         if event is EventType.STATE and type(data.get("on")) is not bool:
             raise Refused(RejectReason.BAD_STATE, "floodlight state needs a boolean data.on")
         return DeviceEvent(device_id, kind, msg_id, event, zone, device_ts, data, topic)
+
+
+def _carriable_data(data: dict[str, Any]) -> None:
+    """The details travel on to the store and the websocket: numbers within ±2^63."""
+    try:
+        check_carriable(data)
+    except UnsupportedValue as exc:
+        raise Refused(RejectReason.UNSUPPORTED_VALUE, f"data: {exc}") from exc
 
 
 def parse_device_time(ts: Any) -> float:

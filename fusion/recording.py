@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
-from fusion.parser import (
-    MAX_PAYLOAD_BYTES,
+from fusion.jsonvalues import (
     UnsupportedValue,
     check_carriable,
     decode_json,
     decode_json_leniently,
 )
+from fusion.parser import MAX_PAYLOAD_BYTES
 
 SMALL_LINE: Final = MAX_PAYLOAD_BYTES // 5
 """A line shorter than this cannot hold a payload whose JSON text reaches the limit
@@ -27,13 +26,13 @@ class BadLine(ValueError):
     """A recording line that is not ``{"t": number, "topic": string, "payload": ...}``."""
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedMessage:
+class RecordedMessage(NamedTuple):
     """One line. ``raw`` holds the bytes to send when the payload was a string;
     otherwise ``value`` holds the decoded JSON payload and ``size`` its encoded length
     (0 when the line is too short for the size to matter). ``unsupported`` says why a
     payload that is valid JSON cannot be carried by the pipeline (it is then rejected
-    as a message, like the same bytes received live)."""
+    as a message, like the same bytes received live). A named tuple: one per line, and
+    cheap to build."""
 
     t: float
     topic: str
@@ -86,6 +85,8 @@ def parse_line(line: bytes) -> RecordedMessage:
 
 
 def _seconds(t: Any) -> float:
+    if type(t) is float and 0 <= t < math.inf:  # the common case: a plain, sane number
+        return t
     if isinstance(t, int | float) and not isinstance(t, bool):
         try:
             seconds = float(t)

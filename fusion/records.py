@@ -12,11 +12,17 @@ from fusion.incidents import IncidentView
 
 @dataclass(frozen=True, slots=True)
 class IncidentRecord:
-    """An incident as stored: the engine's view, and how an operator closed it."""
+    """An incident as stored: the engine's view, and how an operator closed it.
+
+    ``acknowledged_t`` is the first acknowledgement of its audit history; ``disruption``
+    is set on resolved intrusions (None on one resolved before disruption was recorded).
+    """
 
     view: IncidentView
     outcome: str | None
     closed_t: float | None
+    disruption: str | None = None
+    acknowledged_t: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class AuditRecord:
     outcome: str | None
     comment: str
     address: str | None
+    disruption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

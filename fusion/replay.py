@@ -98,7 +98,7 @@ class Replay:
 
     def feed(self, line: bytes, lineno: int) -> None:
         """One line of the file (``lineno`` counts from 1); blank lines are not messages."""
-        if not line.strip():
+        if line[:1] != b"{" and not line.strip():
             return
         self.messages += 1
         try:

@@ -37,6 +37,8 @@ def still_subscription(site: Site) -> str:
 
 def still_of(site: Site, topic: str) -> tuple[str, str] | None:
     """(camera, event id) if ``topic`` carries a still, else None."""
+    if "/still/" not in topic:  # every device message: answered without building a string
+        return None
     root = f"{site_root(site)}/camera/"
     if not topic.startswith(root):
         return None

@@ -33,6 +33,7 @@ from fusion.faults import Fault
 from fusion.incidents import IncidentView
 from fusion.intel import INFORMATION_WORDS, SOURCE_WORDS, IntelItem
 from fusion.records import IncidentRecord, IncidentTrail
+from fusion.walktests import DETECTION_WINDOW_S, CrossingView, WalkTestChanged, WalkTestView
 
 # -- the replay report's shapes (§6) --- ------------------------------------------------
 
@@ -83,8 +84,9 @@ def command_report(t: float, topic: str, incident_id: str) -> dict[str, Any]:
 
 
 def incident_json(v: IncidentView) -> dict[str, Any]:
-    """An incident in the API and on the websocket: the report form and its window."""
-    return {**incident_report(v), "last_joined_t": v.last_joined_t}
+    """An incident in the API and on the websocket: the report form, its window, and
+    whether it is a walk-test incident (docs/protocol.md §11)."""
+    return {**incident_report(v), "last_joined_t": v.last_joined_t, "test": v.test}
 
 
 def fault_json(f: Fault) -> dict[str, Any]:
@@ -131,8 +133,15 @@ def intel_json(item: IntelItem, now: float) -> dict[str, Any]:
 
 
 def stored_incident_json(r: IncidentRecord) -> dict[str, Any]:
-    """An incident as the store keeps it: the API form and how it was closed."""
-    return {**incident_json(r.view), "outcome": r.outcome, "closed_t": r.closed_t}
+    """An incident as the store keeps it: the API form, when it was first acknowledged,
+    and how it was closed."""
+    return {
+        **incident_json(r.view),
+        "acknowledged_t": r.acknowledged_t,
+        "outcome": r.outcome,
+        "disruption": r.disruption,
+        "closed_t": r.closed_t,
+    }
 
 
 def incident_detail_json(r: IncidentRecord, trail: IncidentTrail) -> dict[str, Any]:
@@ -160,6 +169,7 @@ def incident_detail_json(r: IncidentRecord, trail: IncidentTrail) -> dict[str, A
                 "who": a.who,
                 "action": a.action,
                 "outcome": a.outcome,
+                "disruption": a.disruption,
                 "comment": a.comment,
                 "address": a.address,
             }
@@ -219,6 +229,7 @@ def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912 -
                 "incident": incident_json(c.incident),
                 "by": c.by,
                 "outcome": str(c.outcome),
+                "disruption": str(c.disruption) if c.disruption else None,
                 "comment": c.comment,
             }
         case FaultRaised():
@@ -245,7 +256,13 @@ def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912 -
                 "degraded": c.degraded,
             }
         case ZoneWatchChanged():
-            return {"type": "watch", "t": c.t, "id": c.zone, "watch": c.watch}
+            return {
+                "type": "watch",
+                "t": c.t,
+                "id": c.zone,
+                "watch": c.watch,
+                "items": list(c.items),
+            }
         case IntelUpdated():
             return {
                 "type": "intel",
@@ -253,11 +270,69 @@ def change_json(c: Change) -> dict[str, Any] | None:  # noqa: PLR0911, PLR0912 -
                 "t": c.t,
                 "item": intel_json(c.item, c.t),
             }
+        case WalkTestChanged():
+            return walk_test_change_json(c)
     return None
 
 
 def changes_json(changes: Iterable[Change]) -> list[dict[str, Any]]:
     return [w for w in (change_json(c) for c in changes) if w is not None]
+
+
+# -- walk tests (§11) ---------------------------------------------------------------------
+
+
+def crossing_json(c: CrossingView, modalities: Iterable[str], now: float) -> dict[str, Any]:
+    """A crossing and the modalities that detected it; once its 10 s have passed
+    (``settled``), ``missed`` lists the zone's modalities that did not."""
+    settled = c.settled_at(now)
+    detected = [str(m) for m in c.detected]
+    return {
+        "test": c.test_id,
+        "n": c.number,
+        "t": c.t,
+        "mode": str(c.mode),
+        "by": c.by,
+        "window_until_t": c.t + DETECTION_WINDOW_S,
+        "settled": settled,
+        "detected": detected,
+        "detected_by_system": bool(detected),
+        "missed": [str(m) for m in modalities if m not in detected] if settled else [],
+    }
+
+
+def walk_test_json(v: WalkTestView, now: float) -> dict[str, Any]:
+    """A walk test with every crossing, as the API and the page show it at ``now``."""
+    modalities = [str(m) for m in v.modalities]
+    crossings = [crossing_json(c, modalities, now) for c in v.crossings]
+    return {
+        "id": v.id,
+        "zone": v.zone,
+        "state": v.state_at(now),
+        "opened_t": v.opened_t,
+        "until_t": v.until_t,
+        "closed_t": v.closed_t,
+        "opened_by": v.opened_by,
+        "closed_by": v.closed_by,
+        "modalities": modalities,
+        "crossings": crossings,
+        "crossings_count": len(crossings),
+        "detected_count": sum(1 for c in crossings if c["detected_by_system"]),
+    }
+
+
+def walk_test_change_json(c: WalkTestChanged) -> dict[str, Any]:
+    test = walk_test_json(c.test, c.t)
+    crossing = None
+    if c.crossing is not None:
+        crossing = test["crossings"][c.crossing.number - 1]
+    return {
+        "type": "walk_test",
+        "change": str(c.change),
+        "t": c.t,
+        "walk_test": test,
+        "crossing": crossing,
+    }
 
 
 # -- the joint centre's feed (§10, docs/centre.md) ------------------------------------------

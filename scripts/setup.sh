@@ -29,6 +29,8 @@ if [ "$want_test" = 1 ]; then
   need gstreamer1.0-plugins-ugly
   need gstreamer1.0-plugins-bad   # h264parse: recorded clips are served without decoding
   need poppler-utils              # pdftotext, pdftoppm: the report tests read the PDFs back
+  need gstreamer1.0-libav         # decoders: a clip that is not H.264 (MPEG-4 AVI) is served
+  need opencv-doc                 # vtest.avi: real CCTV footage for the camera tests
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

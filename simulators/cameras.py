@@ -58,14 +58,17 @@ class SimulatedCameras:
 
     @classmethod
     def for_urls(
-        cls, urls: dict[str, str], scenes: dict[str, Scene], fps: int = 10
+        cls, urls: dict[str, str], scenes: dict[str, Scene], fps: int = 10, clip: Path | None = None
     ) -> SimulatedCameras:
-        """Serve each camera at the mount and port of its site-file URL (one port)."""
+        """Serve each camera at the mount and port of its site-file URL (one port): its
+        scene, or the recorded ``clip`` (played once per camera, from its first viewer)."""
         ports = {urlsplit(u).port or 554 for u in urls.values()}
         if len(ports) != 1:
             raise ValueError("simulated cameras must share one RTSP port")
-        mounts = {urlsplit(u).path.lstrip("/"): scenes[c] for c, u in urls.items()}
-        return cls(ports.pop(), mounts, fps)
+        paths = {c: urlsplit(u).path.lstrip("/") for c, u in urls.items()}
+        if clip is not None:
+            return cls(ports.pop(), {}, fps, clips={m: clip for m in paths.values()})
+        return cls(ports.pop(), {m: scenes[c] for c, m in paths.items()}, fps)
 
     def url(self, mount: str) -> str:
         return f"rtsp://127.0.0.1:{self.port}/{mount}"

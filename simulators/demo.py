@@ -144,6 +144,7 @@ class Demo:
     def _run(self) -> int:
         http = dashboard_address(self.http_asked)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per API call
+        logging.getLogger("vigie.mqtt").setLevel(logging.WARNING)  # simulators' connections
         self.data.mkdir(parents=True, exist_ok=True)
         broker = self.start_broker()
         rtsp_port = free_port()
@@ -247,9 +248,11 @@ Vigie demo is running.
 {busy}  sign in as  operator  / {tokens["operator"]}   (acknowledges and resolves)
           or  commander / {tokens["commander"]}   (sees everything, cannot act)
   {cameras_note}
-  every {round_s:.0f} s an intruder climbs the fence at the main gate (Z07): the fence alarm
-  turns the zone amber, the camera confirms it red, the gate floodlight comes on; a demo
-  operator acknowledges what you leave for {BOT_ACK_S:.0f} s.
+  every {round_s:.0f} s: the joint intelligence unit warns of a group heading for the main
+  gate (Z06 and Z07 go on watch, marked by an eye); an intruder climbs the fence at the
+  gate (Z07): the fence alarm turns the zone amber, the camera confirms it red, the
+  incident is linked to the warning, the gate floodlight comes on; a demo operator
+  acknowledges what you leave for {BOT_ACK_S:.0f} s.
   data and logs in {self.data}; Ctrl-C stops everything.
 """,
             flush=True,

@@ -7,17 +7,15 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-from adapters.mqtt import Broker
+from adapters.mqtt_client import Broker, MqttClient
 from adapters.recording import play
 from fusion.recording import RecordedMessage
 from fusion.site import SensorKind, Site
-from fusion.topics import device_topic
+from fusion.topics import device_topic, presence_topic
 from simulators.scenario import Scenario, generate
 
 log = logging.getLogger("vigie.simulators")
@@ -34,26 +32,27 @@ class Floodlights:
         self.on: dict[str, bool] = {}
         self._counter = 0
         self._ids = {s.id for s in site.sensors if s.kind is SensorKind.FLOODLIGHT}
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"sim-floodlights-{site.site}"
+        client_id = f"sim-floodlights-{site.site}"
+        self._client = MqttClient(
+            broker,
+            client_id,
+            role="simulator",
+            presence=presence_topic(site, "simulator", client_id),
+            subscriptions=[(f"{device_topic(site, 'floodlight', '+')}/set", 1)],
+            on_message=self._command,
         )
-        self._client.on_message = self._command
-        prefix = device_topic(site, "floodlight", "+")
-        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{prefix}/set", qos=1)
 
     def start(self) -> None:
-        self._client.connect_async(self.broker.host, self.broker.port)
-        self._client.loop_start()
+        self._client.start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.stop()
 
     def lamp_fails(self, device: str) -> None:
         if device in self._ids:
             self.failed.add(device)
 
-    def _command(self, client: Any, userdata: Any, m: paho.MQTTMessage) -> None:
+    def _command(self, m: paho.MQTTMessage) -> None:
         light = m.topic.split("/")[-2]
         try:
             wanted = bool(orjson.loads(m.payload).get("on"))
@@ -70,7 +69,9 @@ class Floodlights:
             "event": "state",
             "data": {"on": now_on},
         }
-        client.publish(device_topic(self.site, "floodlight", light), orjson.dumps(body), qos=1)
+        self._client.publish(
+            device_topic(self.site, "floodlight", light), orjson.dumps(body), qos=1
+        )
         log.info("floodlight %s %s (asked %s)", light, "on" if now_on else "stays dark", wanted)
 
 

@@ -7,9 +7,10 @@ bindings here), so it imports nothing but the standard library and ``gi``.
         --mount cam-01 --mount cam-02 [--clip cam-03=/path/clip.mp4]
 
 Frames for ``--mount`` cameras come on standard input, one record each: one byte
-(the mount's index) then width*height*3 bytes of BGR. A ``--clip`` mount plays an
-H.264 MP4 or Matroska file as it is (no decoding), once, from its start for the first
-viewer, then ends the stream.
+(the mount's index) then width*height*3 bytes of BGR. A ``--clip`` mount plays a
+file once, from its start for the first viewer, then ends the stream: an H.264 MP4 or
+Matroska file as it is (no decoding), any other (an MPEG-4 AVI) decoded and encoded
+to H.264 (needs gstreamer1.0-libav for the decoders).
 
     /usr/bin/python3 rtsp_server.py --write-clip out.mp4 --size 640x360 --fps 10
 
@@ -82,6 +83,16 @@ def feed(mounts: list[FedMount], frame_bytes: int, loop: GLib.MainLoop) -> None:
     loop.quit()  # the feeder went away: so does the camera
 
 
+def clip_launch(path: str, gop: int) -> str:
+    """An H.264 MP4 or Matroska file is served as it is; anything else (the MPEG-4 part 2
+    AVI of real CCTV samples) is decoded (gstreamer1.0-libav) and encoded to H.264."""
+    source = f'filesrc location="{path}"'
+    if path.endswith((".mp4", ".mkv")):
+        demux = "matroskademux" if path.endswith(".mkv") else "qtdemux"
+        return f"( {source} ! {demux} ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    return f"( {source} ! decodebin ! {ENCODE.format(gop=gop)} )"
+
+
 def write_clip(path: str, width: int, height: int, fps: int) -> None:
     encode = ENCODE.format(gop=fps).split(" ! rtph264pay", maxsplit=1)[0]
     pipeline = Gst.parse_launch(
@@ -128,12 +139,8 @@ def main() -> None:
         mounts.append(mount)
     for spec in args.clip:
         name, path = spec.split("=", 1)
-        demux = "matroskademux" if path.endswith(".mkv") else "qtdemux"
         factory = GstRtspServer.RTSPMediaFactory()
-        factory.set_launch(
-            f'( filesrc location="{path}" ! {demux} ! h264parse ! '
-            "rtph264pay name=pay0 pt=96 config-interval=1 )"
-        )
+        factory.set_launch(clip_launch(path, args.fps))
         factory.set_shared(True)
         points.add_factory(f"/{name}", factory)
     if server.attach(None) == 0:

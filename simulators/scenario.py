@@ -16,13 +16,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusion.site import SensorKind, Site
 from fusion.topics import device_topic
+from simulators.feed import intel_message
 
 Point = tuple[float, float]
 
@@ -84,6 +85,28 @@ class Blind(_Model):
     until_s: float | None = None
 
 
+class Intel(_Model):
+    """An intelligence item a feed issues at ``at_s`` (docs/protocol.md §9), its window
+    from ``from_s`` to ``until_s`` on the scenario's clock; withdrawn at
+    ``withdraw_at_s`` if given."""
+
+    source: str
+    at_s: float = Field(ge=0)
+    ref: str
+    title: str
+    zones: list[str] = Field(min_length=1)
+    from_s: float
+    until_s: float
+    source_grade: Literal["1", "2", "3"] = "2"
+    information_grade: Literal["A", "B", "C", "D", "E"] = "B"
+    handling: Literal["P", "C"] = "P"
+    conditions: str | None = None
+    desks: list[str] | None = None
+    category: str | None = None
+    size: int | None = None
+    withdraw_at_s: float | None = None
+
+
 class LampFailure(_Model):
     floodlight: str
     at_s: float
@@ -117,6 +140,7 @@ class Scenario(_Model):
             "silence": Silence,
             "blind": Blind,
             "lamp_failure": LampFailure,
+            "intel": Intel,
         }
         out = []
         for i, entry in enumerate(self.actors):
@@ -177,6 +201,7 @@ class _Story:
         self.blinds = [a for a in actors if isinstance(a, Blind)]
         self.kinds = {s.id: str(s.kind) for s in site.sensors}
         self.kinds |= {c.id: "camera" for c in site.cameras}
+        self.kinds |= {src.id: "intel" for src in site.intel_sources}
         self.video_cameras = scenario.cameras == "live"  # video workers speak for them
         self.out: list[tuple[float, str, str, dict[str, Any]]] = []
         xs = [pt[0] for z in site.zones for pt in z.polygon]
@@ -191,6 +216,12 @@ class _Story:
     def emit(self, t: float, device: str, event: str, **body: Any) -> None:
         if t < self.end and t < self.silent_from.get(device, math.inf):
             self.out.append((round(t, 3), self.kinds[device], device, {"event": event, **body}))
+
+    def emit_message(self, t: float, device: str, body: dict[str, Any]) -> None:
+        """A whole message body (its ``id`` is given in :func:`generate`)."""
+        if t < self.end:
+            body = {k: v for k, v in body.items() if k != "id"}
+            self.out.append((round(t, 3), self.kinds[device], device, body))
 
     def blind(self, camera: str, t: float) -> bool:
         return any(
@@ -222,6 +253,8 @@ def generate(scenario: Scenario, site: Site) -> list[Message]:
                     story.emit(actor.until_s, actor.camera, "video_restored")
             case LampFailure():
                 story.emit(actor.at_s, actor.floodlight, "fault", data={"reason": "lamp"})
+            case Intel():
+                _intel(actor, story)
     story.out.sort(key=lambda m: m[0])
     counters: dict[str, int] = {}
     messages = []
@@ -335,6 +368,39 @@ def _seen_by_cameras(story: _Story, t: float, zone: str) -> None:
                 zone=zone,
                 data={"box": [0.4, 0.4, 0.1, 0.3], "score": round(story.rng.uniform(0.8, 2.5), 2)},
             )
+
+
+FEED_EPOCH: Final = 1_767_225_600.0
+"""2026-01-01T00:00:00Z: the feed's clock at the scenario's t = 0. Any value would do:
+an item's window is read against its own ``ts``, so it holds whenever it is played."""
+
+
+def _intel(a: Intel, story: _Story) -> None:
+    if a.source not in story.kinds:
+        raise ValueError(f"intel source {a.source!r} is not in the site's intel_sources")
+    ts = FEED_EPOCH + a.at_s
+    extra: dict[str, Any] = {
+        k: v for k, v in (("category", a.category), ("size", a.size)) if v is not None
+    }
+    body = intel_message(
+        "",
+        ts,
+        a.ref,
+        title=a.title,
+        zones=a.zones,
+        from_s=a.from_s - a.at_s,
+        until_s=a.until_s - a.at_s,
+        source_grade=a.source_grade,
+        information_grade=a.information_grade,
+        handling=a.handling,
+        conditions=a.conditions,
+        desks=a.desks,
+        **extra,
+    )
+    story.emit_message(a.at_s, a.source, body)
+    if a.withdraw_at_s is not None:
+        gone = intel_message("", FEED_EPOCH + a.withdraw_at_s, a.ref, withdraw=True)
+        story.emit_message(a.withdraw_at_s, a.source, gone)
 
 
 def _wind(a: Wind, story: _Story) -> None:

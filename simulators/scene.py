@@ -64,6 +64,8 @@ class Scene:
     covered: tuple[float, float] | None = None
     walkers: list[Walker] = field(default_factory=list)
     seed: int = 7
+    paths: tuple[tuple[tuple[float, float], ...], ...] = ()
+    """Paved areas (normalised polygons) drawn lighter than the ground: a footpath."""
 
 
 class SceneRenderer:
@@ -83,6 +85,13 @@ class SceneRenderer:
         if self.scene.night:
             img *= 0.3
         out = np.clip(img, 0, 255).astype(np.uint8)
+        for polygon in self.scene.paths:
+            points = np.round(np.array(polygon) * [WIDTH - 1, HEIGHT - 1]).astype(np.int32)
+            paving = np.zeros_like(out)
+            cv2.fillPoly(paving, [points], (150, 150, 150) if not self.scene.night else (45,) * 3)
+            inside = paving[..., 0] > 0
+            grain = self._rng.normal(0, 5, (HEIGHT, WIDTH, 1))
+            out[inside] = np.clip(paving + grain, 0, 255).astype(np.uint8)[inside]
         top, bottom = int(HEIGHT * (HORIZON - 0.06)), int(HEIGHT * (HORIZON + 0.12))
         post = (55, 55, 55) if not self.scene.night else (25, 25, 25)
         for x in range(0, WIDTH, 40):

@@ -19,8 +19,10 @@ TOKENS = {
     "alice": ("operator", "alice-token"),
     "carl": ("commander", "carl-token"),
     "ada": ("admin", "ada-token"),
+    "ines": ("inspector", "ines-token"),
 }
 OPERATOR, COMMANDER, ADMIN = "alice-token", "carl-token", "ada-token"
+INSPECTOR = "ines-token"
 
 
 @pytest.fixture

@@ -49,3 +49,11 @@ def test_the_compose_broker_uses_the_settings_the_tests_use() -> None:
     main_conf = Path(REPO / "deploy" / "compose-broker.conf").read_text()
     assert f"include_dir {included_dir}" in main_conf
     assert "max_queued_messages 0" in BROKER_CONF.read_text()
+
+
+def test_the_image_copies_every_package_the_distribution_installs() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    text = (REPO / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", text, re.MULTILINE))
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"

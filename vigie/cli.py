@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -147,6 +148,7 @@ def _cmd_centre(args: argparse.Namespace) -> int:
 
 
 def _cmd_camera(args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()  # first: a stop during start-up is a clean stop too
     from adapters.camera import CameraWorker
 
     site = _site(args.site)
@@ -156,8 +158,13 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = _stop_on_signals()
     worker.run(stop)
+    if not worker.released:
+        # A reader thread still inside OpenCV aborts the interpreter's shutdown
+        # (SIGABRT, "FATAL: exception not rethrown"): leave without one.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
@@ -172,6 +179,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     if unknown:
         print(f"vigie simulate camera: no camera {unknown[0]!r} in the site", file=sys.stderr)
         return EXIT_USAGE
+    clip = Path(args.clip) if args.clip else None
+    if clip is not None and not clip.is_file():
+        print(f"vigie simulate camera: no clip {args.clip!r}", file=sys.stderr)
+        return EXIT_USAGE
     walkers = [_walker(w) for w in args.walker]
     scene = Scene(
         night=args.night,
@@ -183,7 +194,10 @@ def _cmd_simulate_camera(args: argparse.Namespace) -> int:
     )
     try:
         sim = SimulatedCameras.for_urls(
-            {c: cameras[c].url for c in chosen}, dict.fromkeys(chosen, scene), fps=args.fps
+            {c: cameras[c].url for c in chosen},
+            dict.fromkeys(chosen, scene),
+            fps=args.fps,
+            clip=clip,
         )
         sim.start()
     except (RtspUnavailable, ValueError) as exc:
@@ -264,6 +278,55 @@ def _cmd_simulate_sensors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate_month(args: argparse.Namespace) -> int:
+    import time
+
+    from simulators.month import MonthRefused, simulate_month
+    from vigie.store import Store, StoreError
+
+    site = _site(args.site)
+    try:
+        store = Store(args.db)
+    except StoreError as exc:
+        print(f"vigie simulate month: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        summary = simulate_month(
+            site,
+            store,
+            args.month,
+            seed=args.seed,
+            now=time.time(),
+            sparse_heartbeats=args.sparse_heartbeats,
+        )
+    except MonthRefused as exc:
+        print(f"vigie simulate month: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(f"vigie simulate month: {args.month}: {summary.line()} -> {args.db}", file=sys.stderr)
+    return 0
+
+
+def _cmd_simulate_feed(args: argparse.Namespace) -> int:
+    from simulators.feed import FeedSimulator
+    from simulators.scenario import demo_site_path
+
+    site = _site(args.site or str(demo_site_path()))
+    if args.source not in {s.id for s in site.intel_sources}:
+        known = ", ".join(s.id for s in site.intel_sources) or "none"
+        print(
+            f"vigie simulate feed: {args.source!r} is not an intel source of the site"
+            f" (intel_sources: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    broker = _broker(args.broker, "simulate feed")
+    stop = _stop_on_signals()
+    FeedSimulator(site, broker, args.source, seed=args.seed).run(stop, every_s=args.every)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.command import run
 
@@ -328,6 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_feed_simulator(sims: Any) -> None:
+    feed = sims.add_parser("feed", help="an intelligence feed issuing warnings over MQTT")
+    feed.add_argument("--source", required=True, help="an intel source id of the site file")
+    feed.add_argument("--site", help="site file (default: the demo site)")
+    feed.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    feed.add_argument("--every", type=float, default=60.0, help="seconds between messages")
+    feed.add_argument("--seed", type=int, default=7)
+    feed.set_defaults(func=_cmd_simulate_feed)
+
+
 def _add_simulators_and_tools(sub: Any) -> None:
     simulate = sub.add_parser("simulate", help="sensor and camera simulators")
     sims = simulate.add_subparsers(dest="simulator", required=True, parser_class=_Parser)
@@ -344,7 +417,11 @@ def _add_simulators_and_tools(sub: Any) -> None:
         default=[],
         help='an intruder: "x0,y0 x1,y1 ...@start_s:speed" (image fractions)',
     )
-    cam.add_argument("--clip", help="serve this H.264 MP4 (once) instead of a synthetic scene")
+    cam.add_argument(
+        "--clip",
+        help="serve this recorded clip (once per camera) instead of a synthetic scene: "
+        "H.264 MP4/MKV as it is, anything else (an MPEG-4 AVI) decoded and encoded",
+    )
     cam.add_argument("--fps", type=int, default=10)
     cam.add_argument("--seed", type=int, default=7)
     cam.set_defaults(func=_cmd_simulate_camera)
@@ -356,7 +433,12 @@ def _add_simulators_and_tools(sub: Any) -> None:
     sens.add_argument("--loop", action="store_true", help="play it again and again")
     sens.add_argument("--out", help="write the messages as a recording instead of playing")
     sens.set_defaults(func=_cmd_simulate_sensors)
+    _add_simulate_month(sims)
+    _add_feed_simulator(sims)
+    _add_tools(sub)
 
+
+def _add_tools(sub: Any) -> None:
     record = sub.add_parser("record", help="record a site's sensor messages from a broker")
     record.add_argument("--broker", required=True, help="mqtt://host:port")
     record.add_argument("--site", required=True, help="site file (YAML)")
@@ -400,6 +482,20 @@ def _add_simulators_and_tools(sub: Any) -> None:
         help="feed simulated frames straight to the analysis, without RTSP",
     )
     demo.set_defaults(func=_cmd_demo)
+
+
+def _add_simulate_month(sims: Any) -> None:
+    month = sims.add_parser("month", help="fill a store with a realistic month of operations")
+    month.add_argument("--db", required=True, help="SQLite path or postgresql:// URL")
+    month.add_argument("--site", required=True, help="site file (YAML)")
+    month.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+    month.add_argument("--seed", type=int, default=1, help="the same seed, the same month")
+    month.add_argument(
+        "--sparse-heartbeats",
+        action="store_true",
+        help="a heartbeat only as often as supervision needs (about a third of the messages)",
+    )
+    month.set_defaults(func=_cmd_simulate_month)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,14 +14,19 @@ One message never costs the others:
   again message by message and the one it refuses becomes a dead letter;
 - should the store be unreachable, the batch is kept and retried with backoff: nothing
   is acknowledged to the broker meanwhile, so nothing is lost, and ``/healthz`` says so.
+
+The writes go through :mod:`vigie.commits`: batch N+1 is processed while batch N is
+written, and every follow-up (PUBACK, floodlights, metrics) runs in order once its
+batch is on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Final
 
 import orjson
 
@@ -33,14 +38,13 @@ from fusion.intake import Intake, Processed, Verdict
 from fusion.site import Site
 from fusion.topics import command_topic, still_of
 from fusion.wire import changes_json, floodlight_command
+from vigie.commits import CommitPipeline, Committer
 from vigie.lograte import LogLimiter
 from vigie.metrics import Metrics
-from vigie.store import Batch, Received, Still, Store, StoreRefused, StoreUnavailable
-from vigie.supervisor import Backoff
+from vigie.store import Batch, Received, Still, Store
 
 log = logging.getLogger("vigie.ingest")
 
-StoreCall = Callable[..., Awaitable[Any]]
 
 BATCH_LIMIT: Final = 500
 """Messages per store transaction: large enough to amortise a commit, small enough
@@ -62,7 +66,7 @@ class Ingest:
         site: Site,
         intake: Intake,
         store: Store,
-        db: StoreCall,
+        pipeline: CommitPipeline,
         link: MqttLink,
         hub: Hub,
         metrics: Metrics,
@@ -70,8 +74,8 @@ class Ingest:
     ) -> None:
         self.site = site
         self.intake = intake
-        self.store = store
-        self._db = db
+        self.committer = Committer(store, self.store_health)
+        self.pipeline = pipeline
         self.link = link
         self.hub = hub
         self.metrics = metrics
@@ -94,11 +98,18 @@ class Ingest:
                 batch = self.process(messages)
                 # The screen may run ahead of the disk: should the service die before the
                 # commit, the unacknowledged messages come back and the restored engine
-                # makes the same decisions again. The PUBACK and the floodlights wait.
+                # makes the same decisions again. The PUBACK and the floodlights wait
+                # for the disk; the next batch is processed meanwhile.
                 self.hub.publish(changes_json(batch.all_changes()), [m.received for m in messages])
-                await self.commit(batch)
-            link.ack(messages)
-            self.after_commit(batch)
+                await self.pipeline.submit(
+                    self.committer.commit,
+                    batch,
+                    then=functools.partial(self._on_disk, messages, batch),
+                )
+
+    def _on_disk(self, messages: list[RawMessage], batch: Batch) -> None:
+        self.link.ack(messages)
+        self.after_commit(batch)
 
     def process(self, messages: list[RawMessage]) -> Batch:
         batch = Batch()
@@ -142,55 +153,22 @@ class Ingest:
 
     # -- committing -------------------------------------------------------------------
 
-    async def commit(self, batch: Batch) -> None:
-        """Write the batch, whatever it takes; returns once all of it is on disk."""
-        backoff = Backoff(first=0.2, cap=5.0)
-        while True:
-            try:
-                await self._db(self.store.save_batch, batch)
-                self._store_back()
-                return
-            except StoreRefused as exc:
-                log.warning("the store refused a batch (%s): writing it message by message", exc)
-                await self._isolate(batch, backoff)
-                self._store_back()
-                return
-            except StoreUnavailable as exc:
-                await self._store_down(exc, backoff)
-
-    async def _isolate(self, batch: Batch, backoff: Backoff) -> None:
-        index = 0
-        while index < len(batch.received):
-            entry = batch.received[index]
-            try:
-                await self._db(self.store.save_received, entry)
-            except StoreRefused as exc:
-                dead = Received(entry.t, entry.topic, entry.payload, dead=f"store: {exc}"[:500])
-                log.error("message on %r set aside: the store refused it (%s)", entry.topic, exc)
-                batch.received[index] = dead
-                continue  # write the dead letter in its place
-            except StoreUnavailable as exc:
-                await self._store_down(exc, backoff)
-                continue
-            index += 1
-        while True:
-            try:
-                await self._db(self.store.save_tail, batch)
-                return
-            except StoreUnavailable as exc:
-                await self._store_down(exc, backoff)
-
-    async def _store_down(self, exc: Exception, backoff: Backoff) -> None:
-        if self.store_ok:
-            log.error("the store is unavailable (%s): holding the batch and retrying", exc)
-        self.store_ok = False
-        self.metrics.store_errors.inc()
-        await asyncio.sleep(backoff.next_delay())
-
-    def _store_back(self) -> None:
-        if not self.store_ok:
+    def store_health(self, ok: bool, why: str) -> None:
+        """From the store thread: the store went away (retrying) or came back."""
+        if not ok:
+            if self.store_ok:
+                log.error("the store is unavailable (%s): holding the batch and retrying", why)
+            self.metrics.store_errors.inc()
+        elif not self.store_ok:
             log.warning("the store is back")
-        self.store_ok = True
+        self.store_ok = ok
+
+    async def commit(self, batch: Batch) -> asyncio.Future[None]:
+        """Hand a batch that no message caused (deadlines, an analyst's item) to the
+        store, in order; its follow-up runs once it is on disk. Call under the lock."""
+        return await self.pipeline.submit(
+            self.committer.commit, batch, then=functools.partial(self.after_commit, batch)
+        )
 
     def after_commit(self, batch: Batch) -> None:
         """Count what is on disk, log what was refused, send the floodlight commands."""

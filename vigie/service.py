@@ -14,33 +14,50 @@ import functools
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, ParamSpec, TypeVar
 
+import orjson
+
 from adapters.mqtt import MqttLink
 from dashboard.api import StoreBusy
+from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
 from dashboard.sessions import SessionRecord
+from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
-from fusion.incidents import IllegalTransition, IncidentState, Outcome
-from fusion.intake import Intake
+from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
+from fusion.intake import Intake, Processed
 from fusion.site import Site
-from fusion.topics import presence_topic, still_subscription, subscription
+from fusion.topics import presence_topic, site_root, still_subscription, subscription
 from fusion.wire import (
     changes_json,
+    fault_json,
     incident_detail_json,
     incident_json,
+    intel_json,
     stored_incident_json,
 )
+from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
+from vigie.reporting import ReportDesk
 from vigie.site_link import SiteLink
-from vigie.store import AuditEntry, Batch, DeadLetter, Store, StoreError, StoreUnavailable
+from vigie.store import (
+    AuditEntry,
+    Batch,
+    DeadLetter,
+    Received,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
+from vigie.walk_tests import WalkTestDesk
 
 log = logging.getLogger("vigie.service")
 
@@ -66,7 +83,7 @@ class Service:
         self.config = config
         self.site: Site = config.site
         self.metrics = Metrics()
-        self.hub = Hub(self.picture, self.metrics.latency)
+        self.hub = Hub(self.picture, self.metrics.latency, self.intel_visible)
         self.tasks = TaskBoard()
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
@@ -75,8 +92,18 @@ class Service:
         self._sessions: SessionTable | None = None
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
+        self._pipeline = CommitPipeline(self._pool)
         self._link: MqttLink | None = None
         self._wake_deadlines = asyncio.Event()
+        self.walk_tests = WalkTestDesk(
+            self.site,
+            change=self.engine_change,
+            db=self._db,
+            engine=lambda: self.engine,
+            store=lambda: self.store,
+            clock=clock,
+        )
+        self.reports = ReportDesk(config.db_url, self.site)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -109,11 +136,12 @@ class Service:
             presence=presence_topic(self.site, "service", self.config.client_id),
         )
         self._link = link
+        pipeline = self._pipeline
         ingest = Ingest(
             site=self.site,
             intake=self._intake,
             store=store,
-            db=self._db,
+            pipeline=pipeline,
             link=link,
             hub=self.hub,
             metrics=m,
@@ -121,6 +149,9 @@ class Service:
         )
         ingest.last_seen.update(restored.last_seen)
         ingest.subscribers.append(CommandPublisher(self.site, link, m))
+        # A batch may bring a deadline nearer (a device heard again after a loss, an
+        # intelligence window): the deadline task recomputes its sleep after each.
+        ingest.subscribers.append(lambda changes: self._wake_deadlines.set())
         centre = self._centre_link(store)
         ingest.subscribers.append(centre.committed)
         self._ingest = ingest
@@ -129,6 +160,7 @@ class Service:
             async with link, centre, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("ingest", ingest.run)),
+                    tasks.create_task(self._supervised("commits", pipeline.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
                     tasks.create_task(self._supervised("centre link", centre.run)),
@@ -150,6 +182,7 @@ class Service:
                     for job in jobs:
                         job.cancel()
         finally:
+            self.reports.close()
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
@@ -163,6 +196,7 @@ class Service:
             room=self,
             store=store,
             db=self._db,
+            pipeline=self._pipeline,
             lock=self._lock,
             registry=self.metrics.registry,
             clock=self._clock,
@@ -240,9 +274,8 @@ class Service:
                     next_incident=self.engine.next_incident_number,
                     next_fault=self.engine.next_fault_number,
                 )
+                self.hub.publish(changes_json(changes), [])
                 await ingest.commit(batch)
-            self.hub.publish(changes_json(changes), [])
-            ingest.after_commit(batch)
 
     async def _camera_worker(self, camera: str) -> None:
         """One camera's worker, in its own process: video analysis never shares the
@@ -282,10 +315,23 @@ class Service:
         )
 
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         return await self._decide(
-            incident, who=who, action="resolve", outcome=outcome, comment=comment, address=address
+            incident,
+            who=who,
+            action="resolve",
+            outcome=outcome,
+            comment=comment,
+            address=address,
+            disruption=disruption,
         )
 
     async def _decide(
@@ -297,6 +343,7 @@ class Service:
         outcome: Outcome | None,
         comment: str,
         address: str | None,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]:
         try:
             await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
@@ -308,26 +355,74 @@ class Service:
                 if outcome is None:
                     changes = self.engine.acknowledge(incident, now, who, comment)
                 else:
-                    changes = self.engine.resolve(incident, now, who, outcome, comment)
+                    changes = self.engine.resolve(
+                        incident, now, who, outcome, comment, disruption=disruption
+                    )
             except UnknownIncident:
                 stored = await self._db(self.store.incident, incident)
                 if stored is None:
                     raise
                 raise IncidentClosed(f"{incident} is already {stored[0].view.state}") from None
+            resolved = changes[0]
+            kept = resolved.disruption if isinstance(resolved, IncidentResolved) else None
             entry = AuditEntry(
-                incident, now, who, action, comment, address, outcome.value if outcome else None
+                incident,
+                now,
+                who,
+                action,
+                comment,
+                address,
+                outcome.value if outcome else None,
+                kept.value if kept else None,
             )
-            try:
-                await self._db(self.store.save_decision, changes, entry)  # on disk before 2xx
-            except StoreUnavailable as exc:
-                raise StoreBusy(str(exc)) from exc
+            written = await self._pipeline.submit(
+                self.store.save_decision,
+                changes,
+                entry,
+                then=functools.partial(self._on_disk, changes),
+            )
         finally:
             self._lock.release()
-        self.hub.publish(changes_json(changes), [])
-        if self._ingest is not None:
-            self._ingest.notify(changes)  # the joint centre's feed (vigie/site_link.py)
+        try:
+            await written  # on disk before the 2xx
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    def _on_disk(self, changes: list[Change]) -> None:
+        """A person's change is on disk: to the screen, and to the subscribers of
+        committed changes (the joint centre's feed, vigie/site_link.py)."""
+        self.hub.publish(changes_json(changes), [])
+        if self._ingest is not None:
+            self._ingest.notify(changes)
+
+    async def engine_change(
+        self, change: Callable[[float], Sequence[Change]], what: str
+    ) -> list[Change]:
+        """A person's change to the engine other than a decision on an incident (a walk
+        test opened, crossed, closed), at the engine's time, committed before it returns
+        and then shown; the deadlines are looked at again (a crossing's 10 s)."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            changes = list(change(self.intake.now(self._clock())))
+            written = await self._pipeline.submit(
+                self.store.save_changes,
+                changes,
+                what,
+                then=functools.partial(self._on_disk, changes),
+            )
+        finally:
+            self._lock.release()
+        try:
+            await written  # on disk before the answer
+        except StoreUnavailable as exc:
+            raise StoreBusy(str(exc)) from exc
+        self._wake_deadlines.set()
+        return changes
 
     # -- sign-in sessions (dashboard/sessions.py keeps them; they live in the store) ------
 
@@ -354,19 +449,89 @@ class Service:
             self._sessions.close()
             self._sessions = None
 
+    # -- intelligence (docs/protocol.md §9) ------------------------------------------------
+
+    async def issue_intel(self, source: str, body: Any) -> Processed:
+        """An intelligence message from an analyst through the API: the same step as a
+        feed's message over MQTT (checks, duplicates, windows, links), stored and shown."""
+        ingest = self._ingest
+        assert ingest is not None
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            done = self.intake.receive_intel_from(source, body, self._clock())
+            payload = orjson.dumps(body)
+            topic = f"{site_root(self.site)}/intel/{source}"
+            batch = Batch(
+                received=[Received(done.t, topic, payload, processed=done)],
+                next_incident=self.engine.next_incident_number,
+                next_fault=self.engine.next_fault_number,
+            )
+            self.hub.publish(changes_json(batch.all_changes()), [])
+            written = await ingest.commit(batch)
+        finally:
+            self._lock.release()
+        await written  # on disk before the 201
+        return done
+
+    def intel_visible(self, desk: str | None) -> Visible:
+        """Which items a user of ``desk`` may see (an item naming desks: those only)."""
+        book = self._intake.engine.intel if self._intake is not None else None
+
+        def visible(item_id: str) -> bool:
+            item = book.get(item_id) if book is not None else None
+            return item is not None and item.visible_to(desk)
+
+        return visible
+
+    def intel_items(self, desk: str | None, active_only: bool) -> list[dict[str, Any]]:
+        now = self._clock()
+        return [
+            intel_json(item, now)
+            for item in self.engine.intel.items()
+            if item.visible_to(desk) and (not active_only or item.active_at(now))
+        ]
+
+    def intel_item(self, item_id: str, desk: str | None) -> dict[str, Any] | None:
+        item = self.engine.intel.get(item_id)
+        if item is None or not item.visible_to(desk):
+            return None
+        return intel_json(item, self._clock())
+
     # -- views ---------------------------------------------------------------------------
 
-    def picture(self) -> dict[str, Any]:
+    def picture(self, desk: str | None = None) -> dict[str, Any]:
+        return picture_for(self.whole_picture(), desk, self.intel_visible(desk))
+
+    def whole_picture(self) -> dict[str, Any]:
+        """The picture with every intelligence item: a joint centre's snapshot, which the
+        centre filters for each of its desks (docs/centre.md)."""
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
         return tactical_picture(self.site, self.engine, last_seen, self._clock())
 
-    async def incidents(self, state: IncidentState | None) -> list[dict[str, Any]]:
-        records = await self._db(self.store.incidents, state.value if state else None)
-        return [stored_incident_json(r) for r in records]
+    async def incidents(
+        self,
+        state: IncidentState | None,
+        desk: str | None = None,
+        opened: tuple[float | None, float | None] = (None, None),
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        records = await self._db(
+            self.store.incidents, state.value if state else None, limit, opened
+        )
+        visible = self.intel_visible(desk)
+        return [incident_for(stored_incident_json(r), visible) for r in records]
 
-    async def incident(self, incident_id: str) -> dict[str, Any] | None:
+    async def faults(self, span: tuple[float, float]) -> list[dict[str, Any]]:
+        return [fault_json(f) for f in await self._db(self.store.faults, span)]
+
+    async def incident(self, incident_id: str, desk: str | None = None) -> dict[str, Any] | None:
         found = await self._db(self.store.incident, incident_id)
-        return None if found is None else incident_detail_json(*found)
+        if found is None:
+            return None
+        return incident_for(incident_detail_json(*found), self.intel_visible(desk))
 
     async def evidence(self, seq: int) -> bytes | None:
         return await self._db(self.store.evidence_jpeg, seq)

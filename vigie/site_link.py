@@ -11,8 +11,9 @@ centre requests from ``<prefix>/<site>/in/v1/``, all at QoS 1, on a client of it
 - ``heartbeat`` every :data:`HEARTBEAT_S` with the last ``seq``, so that a centre sees a
   silent cut and any change lost on the way;
 - ``snapshot`` on request: the picture and the incidents a centre keeps, as of a
-  ``seq``, taken under the service's lock so that nothing committed is missing from it
-  nor counted twice after it;
+  ``seq``: the picture is taken under the service's lock and the rest goes through its
+  commit pipeline, so that the snapshot holds every change made before it and is
+  published after their feed messages, before any later one;
 - ``online``: the client's retained presence flag, set off by its last will;
 - ``replies``: the outcome of each centre request (``in/v1/requests``), applied through
   the service's own decisions with the centre user and desk as the author. A request
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -40,15 +42,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from adapters.mqtt_client import Broker, MqttClient
-from dashboard.api import StoreBusy
 from dashboard.bodies import MAX_COMMENT, Text
+from dashboard.errors import StoreBusy
 from fusion.changes import Change
 from fusion.correlator import UnknownIncident
-from fusion.incidents import IllegalTransition, Outcome
+from fusion.incidents import Disruption, IllegalTransition, Outcome
 from fusion.records import IncidentRecord
 from fusion.site import Site
 from fusion.topics import CENTRE_IN, centre_in, centre_out
 from fusion.wire import changes_json, link_changes, link_heartbeat, link_reply, link_snapshot
+from vigie.commits import CommitPipeline
 from vigie.lograte import LogLimiter
 from vigie.store import Store, StoreError
 from vigie.store.link_table import Answer, LinkTable
@@ -86,12 +89,19 @@ the broker delivers them again when the link reconnects."""
 class SiteRoom(Protocol):
     """What the link needs from the service."""
 
-    def picture(self) -> dict[str, Any]: ...
+    def whole_picture(self) -> dict[str, Any]: ...
     async def acknowledge(
         self, incident: str, who: str, comment: str, address: str | None
     ) -> dict[str, Any]: ...
     async def resolve(
-        self, incident: str, who: str, outcome: Outcome, comment: str, address: str | None
+        self,
+        incident: str,
+        who: str,
+        outcome: Outcome,
+        comment: str,
+        address: str | None,
+        *,
+        disruption: Disruption | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -107,10 +117,8 @@ class CentreRequest(BaseModel):
     incident: Text = Field(min_length=1, max_length=100)
     comment: Text = Field(default="", max_length=MAX_COMMENT)
     outcome: Outcome | None = None
-    disruption: Literal["intercepted", "turned_back", "escaped", "unknown"] | None = Field(
-        default=None,
-        description="with outcome intrusion (docs/protocol.md §11); checked, and passed "
-        "on once the service's resolve takes it",
+    disruption: Disruption | None = Field(
+        default=None, description="with outcome intrusion only (docs/protocol.md §11)"
     )
 
     @model_validator(mode="after")
@@ -119,6 +127,8 @@ class CentreRequest(BaseModel):
             raise ValueError("a resolution needs an outcome")
         if self.action == "ack" and (self.outcome is not None or self.disruption is not None):
             raise ValueError("an acknowledgement takes no outcome")
+        if self.disruption is not None and self.outcome is not Outcome.INTRUSION:
+            raise ValueError("disruption goes with the outcome intrusion only")
         return self
 
     @property
@@ -181,6 +191,7 @@ class SiteLink:
         room: SiteRoom,
         store: Store,
         db: StoreCall,
+        pipeline: CommitPipeline,
         lock: asyncio.Lock,
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.time,
@@ -189,6 +200,7 @@ class SiteLink:
         self._room = room
         self._store = store
         self._db = db
+        self._pipeline = pipeline
         self._lock = lock
         self._clock = clock
         self.metrics = LinkMetrics(registry)
@@ -319,20 +331,40 @@ class SiteLink:
             self.client.ack(inbound.mid, inbound.qos)
 
     async def _send_snapshot(self, nonce: str) -> None:
+        """The engine's picture now, under the lock; the incidents read on the store's
+        thread after every write submitted before; published by the pipeline after the
+        feed messages of those writes. A snapshot that cannot be made is not sent: the
+        centre asks again."""
         try:
             await asyncio.wait_for(self._lock.acquire(), SNAPSHOT_LOCK_S)
         except TimeoutError:
             log.warning("no snapshot for the centre: the service is busy (it will ask again)")
             return
         try:
-            picture = self._room.picture()
-            records = await self._db(self._kept_incidents)
-            seq = self.seq  # every committed change up to here is published: we hold the lock
-        except StoreError as exc:
-            log.warning("no snapshot for the centre: %s (it will ask again)", exc)
-            return
+            picture = self._room.whole_picture()
+            kept: list[IncidentRecord] = []
+            done = await self._pipeline.submit(
+                self._read_kept,
+                kept,
+                then=functools.partial(self._publish_snapshot, nonce, picture, kept),
+            )
         finally:
             self._lock.release()
+        try:
+            await done
+        except StoreError as exc:
+            log.warning("no snapshot for the centre: %s (it will ask again)", exc)
+
+    def _read_kept(self, kept: list[IncidentRecord]) -> None:
+        store = self._store
+        kept += store.incidents("open", UNRESOLVED_KEPT)
+        kept += store.incidents("acknowledged", UNRESOLVED_KEPT)
+        kept += store.incidents("resolved", RESOLVED_KEPT)
+
+    def _publish_snapshot(
+        self, nonce: str, picture: dict[str, Any], kept: list[IncidentRecord]
+    ) -> None:
+        seq = self.seq  # every change made before the snapshot is published by now
         self._publish(
             "snapshot",
             link_snapshot(
@@ -343,39 +375,36 @@ class SiteLink:
                 t=self._clock(),
                 nonce=nonce,
                 picture=picture,
-                incidents=records,
+                incidents=kept,
             ),
         )
-        log.info("snapshot sent to the centre as of seq %d (%d incidents)", seq, len(records))
-
-    def _kept_incidents(self) -> list[IncidentRecord]:
-        store = self._store
-        return [
-            *store.incidents("open", UNRESOLVED_KEPT),
-            *store.incidents("acknowledged", UNRESOLVED_KEPT),
-            *store.incidents("resolved", RESOLVED_KEPT),
-        ]
+        log.info("snapshot sent to the centre as of seq %d (%d incidents)", seq, len(kept))
 
     async def _answer(self, payload: bytes) -> None:
         try:
             request = CentreRequest.model_validate_json(payload)
         except ValidationError as exc:
-            self._refuse(payload, exc)
+            await self._refuse(payload, exc)
             return
         answer = await self._apply(request)
         self.metrics.requests.labels(str(answer.status)).inc()
-        self._publish(
-            "replies",
-            link_reply(
-                self.site.site,
-                request=answer.request,
-                incident=answer.incident,
-                action=answer.action,
-                status=answer.status,
-                reason=answer.reason,
-                t=answer.t,
-            ),
+        reply = link_reply(
+            self.site.site,
+            request=answer.request,
+            incident=answer.incident,
+            action=answer.action,
+            status=answer.status,
+            reason=answer.reason,
+            t=answer.t,
         )
+        await self._reply(reply)
+
+    async def _reply(self, reply: dict[str, Any]) -> None:
+        """Published by the commit pipeline: after the changes of a decision made before
+        (its follow-up, which publishes them, runs before any submitted later), and in
+        the order the requests came."""
+        then = functools.partial(self._publish, "replies", reply)
+        await self._pipeline.submit(_nothing, then=then)
 
     async def _apply(self, r: CentreRequest) -> Answer:
         """Act once: a request already answered gets its answer again; one whose decision
@@ -409,7 +438,9 @@ class SiteLink:
                 await room.acknowledge(r.incident, r.who, r.comment, r.address)
             else:
                 assert r.outcome is not None
-                await room.resolve(r.incident, r.who, r.outcome, r.comment, r.address)
+                await room.resolve(
+                    r.incident, r.who, r.outcome, r.comment, r.address, disruption=r.disruption
+                )
         except UnknownIncident:
             return self._answer_of(r, 404, f"no incident {r.incident} at {self.site.site}")
         except IllegalTransition as exc:
@@ -422,7 +453,7 @@ class SiteLink:
     def _answer_of(self, r: CentreRequest, status: int, reason: str) -> Answer:
         return Answer(r.request, r.centre, r.incident, r.action, self._clock(), status, reason)
 
-    def _refuse(self, payload: bytes, exc: ValidationError) -> None:
+    async def _refuse(self, payload: bytes, exc: ValidationError) -> None:
         """A malformed request: answered 400 when it names itself, else only counted."""
         reason = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"
@@ -441,8 +472,7 @@ class SiteLink:
         self._limiter.log("malformed", f"malformed centre request {request[:100]!r}: {reason}")
         incident = body.get("incident")
         action = body.get("action")
-        self._publish(
-            "replies",
+        await self._reply(
             link_reply(
                 self.site.site,
                 request=request,
@@ -451,8 +481,12 @@ class SiteLink:
                 status=400,
                 reason=reason,
                 t=self._clock(),
-            ),
+            )
         )
+
+
+def _nothing() -> None:
+    """A write with nothing to write: its follow-up keeps its place in the pipeline."""
 
 
 def _nonce(payload: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -13,6 +12,7 @@ from adapters.video.motion import Blob, MotionDetector
 from adapters.video.person import Person, PersonDetector
 from adapters.video.regions import ZoneRegions
 from adapters.video.tamper import TamperDetector
+from adapters.video.tracker import PersonTracker, Track
 
 MOTION_FRAMES: Final = 3
 """Consecutive analysed frames with motion in a zone before it is reported (0.6 s at 5 fps):
@@ -22,26 +22,16 @@ MOTION_REPEAT_S: Final = 2.0
 """While motion lasts in a zone, one report every 2 s: enough to keep an incident
 active (its window is tens of seconds), not a flood."""
 
-PERSON_HITS: Final = (2, 4)
-"""A person is reported after 2 detections in the last 4 analysed frames of a zone: one
-HOG hit alone is too often a shadow. A walker is found with legs apart and missed with
-legs together, so 2 in 3 could miss for seconds when the sampling fell in step with the
-stride (measured live: 2.0 s); 2 in 4 spans a stride and stays under 1 s at 5 fps."""
-
 ZONE_MARGIN: Final = 0.015
-"""A person is in a zone once their feet are this far inside it (1.5 % of the frame,
-about the jitter of a HOG box): a box that jitters on a boundary must not report a
-person in the zone next door."""
-
-STRONG_SCORE: Final = 1.5
-"""A single detection this sure (HOG margin) is a person at once: walkers score 2-3
-here, HOG's mistakes on moving regions stay well under 1."""
+"""A person is in a zone once their feet (a track's smoothed estimate) are this far
+inside it (1.5 % of the frame, about what is left of a HOG box's jitter after the
+smoothing): a walker along a boundary must not be reported in the zone next door."""
 
 PERSON_REPEAT_S: Final = 1.0
 """While a person stays in a zone, one report a second."""
 
 PERSON_GONE_S: Final = 1.5
-"""No detection in a zone for this long: the person has left it; the next one is an entry."""
+"""No person in a zone for this long: they have left it; the next one is an entry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +43,8 @@ class Observation:
     box: tuple[float, float, float, float] | None = None
     score: float | None = None
     detail: str | None = None
+    feet: tuple[float, float] | None = None
+    """Where a person stands (normalised): what placed them in ``zone``."""
 
 
 class CameraAnalyser:
@@ -60,12 +52,12 @@ class CameraAnalyser:
         self.regions = ZoneRegions(zones)
         self.motion = MotionDetector()
         self.people = PersonDetector()
+        self.tracker = PersonTracker()
         self.tamper = TamperDetector()
         self._tampered = False
         self._frames = 0
         self._moving: dict[str, int] = {}
         self._motion_sent: dict[str, float] = {}
-        self._hits: dict[str, deque[bool]] = {}
         self._person_sent: dict[str, float] = {}
         self._person_seen: dict[str, float] = {}
 
@@ -94,7 +86,7 @@ class CameraAnalyser:
     def _motion(self, blobs: list[Blob], now: float) -> list[Observation]:
         in_zone: dict[str, Blob] = {}
         for b in blobs:
-            zone = self.regions.zone_of(*b.foot)
+            zone = self.regions.zone_of(*b.foot, margin=ZONE_MARGIN)
             if zone is not None and (
                 zone not in in_zone or b.w * b.h > in_zone[zone].w * in_zone[zone].h
             ):
@@ -115,32 +107,33 @@ class CameraAnalyser:
         return out
 
     def _persons(self, people: list[Person], now: float) -> list[Observation]:
-        best: dict[str, Person] = {}
-        for p in people:
-            zone = self.regions.zone_of(*p.foot, margin=ZONE_MARGIN)
-            if zone is not None and (zone not in best or p.score > best[zone].score):
-                best[zone] = p
-        out = []
-        needed, window = PERSON_HITS
-        for zone in self.regions.zones:
-            hits = self._hits.setdefault(zone, deque(maxlen=window))
-            hits.append(zone in best)
-            if zone not in best:
+        """A person is reported in the zone where their own track's feet stand: a
+        confirmed track, seen in this frame, its smoothed feet ``ZONE_MARGIN`` inside
+        the zone. Someone else confirmed elsewhere in view is no evidence for this one."""
+        here: dict[str, tuple[bool, float, Track]] = {}
+        for track in self.tracker.update(people, now):
+            if not (track.detected and track.confirmed):
                 continue
-            p = best[zone]
+            zone = self.regions.zone_of(*track.feet, margin=ZONE_MARGIN)
+            if zone is None:
+                continue  # on a boundary, or outside every zone: where it was, for now
+            # Whoever has just stepped in is the one to show; then the surest.
+            rank = (track.zone != zone, track.box.score, track)
+            track.zone = zone
+            if zone not in here or rank[:2] > here[zone][:2]:
+                here[zone] = rank
+        out = []
+        for zone, (_, _, track) in here.items():
             entered = now - self._person_seen.get(zone, -1e9) > PERSON_GONE_S
-            # Someone confirmed elsewhere in view a moment ago is the same walker crossing
-            # into this zone: one detection is enough, which keeps crossings under 1 s.
-            tracked = any(
-                now - t <= PERSON_GONE_S for z, t in self._person_seen.items() if z != zone
-            )
-            sure = p.score >= STRONG_SCORE
-            if sum(hits) >= needed or sure or (entered and tracked):
-                due = now - self._person_sent.get(zone, -1e9) >= PERSON_REPEAT_S
-                if entered or due:
-                    self._person_sent[zone] = now
-                    out.append(Observation("person", zone, _box(p), round(float(p.score), 3)))
-                self._person_seen[zone] = now
+            due = now - self._person_sent.get(zone, -1e9) >= PERSON_REPEAT_S
+            if entered or due:
+                self._person_sent[zone] = now
+                p = track.box
+                feet = (round(track.feet[0], 4), round(track.feet[1], 4))
+                out.append(
+                    Observation("person", zone, _box(p), round(float(p.score), 3), feet=feet)
+                )
+            self._person_seen[zone] = now
         return out
 
 

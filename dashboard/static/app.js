@@ -1,8 +1,10 @@
 // Vigie's control-room page: login, then the live picture over /ws. The picture is
 // only ever called live while the websocket is open and its sequence is unbroken.
-import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
+import { t, setLanguage, initialLanguage, clock, language } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
+import { IntelPanel } from "./intel.js";
+import { ReportLinks, WalkTestPanel } from "./walk.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -30,6 +32,15 @@ const queue = new IncidentQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
+const intel = new IntelPanel({
+  list: $("#intel"), empty: $("#no-intel"), form: $("#intel-form"), api,
+  onError: (msg) => alert(msg),
+});
+queue.intelTitles = (ids) => intel.linked(ids);
+const walk = new WalkTestPanel({
+  root: $("#walk-panel"), template: $("#walk-test-template"), api, onError: (msg) => alert(msg),
+});
+const reportLinks = new ReportLinks($("#reports-panel"), language);
 const faults = new Map();   // number -> fault
 let me = null;
 let ws = null;
@@ -92,17 +103,22 @@ function receive(msg) {
 // -- applying ----------------------------------------------------------------------
 
 function applySnapshot(picture) {
+  queue.criticality = new Map(picture.zones.map((z) => [z.id, z.criticality]));
+  intel.setZones(picture.zones);
+  intel.draw(picture.intel ?? []);
   plan.draw(picture);
   queue.clear();
   for (const view of picture.incidents) queue.upsert(view);
   faults.clear();
   for (const f of picture.faults) faults.set(f.number, f);
   faultsDirty = true;
+  walk.snapshot(picture);
   schedule();
 }
 
 function applyUpdate(frame) {
   let alarmNew = false;
+  walk.sync(frame.t);
   for (const view of frame.incidents) {
     const isNew = queue.upsert(view);
     if (isNew && view.priority >= 4) { alarmNew = true; flag(view.id); }
@@ -116,7 +132,10 @@ function applyUpdate(frame) {
       faultsDirty = true;
       plan.setDevice(c.fault.sensor, { health: deviceHealth(c.fault.sensor) });
     } else if (c.type === "device") plan.setDevice(c.id, c);
+    else if (c.type === "intel") intel.upsert(c.item);
+    else if (c.type === "watch") plan.setWatch(c.id, c.watch);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
+    else if (c.type === "walk_test") walk.apply(c);
     else if (c.type === "incident" && c.change === "confirmed") {
       const entry = queue.items.get(c.id);
       if (entry && entry.view.priority >= 4) { alarmNew = true; flag(c.id); }
@@ -202,17 +221,21 @@ function showLogin() {
   $("#login").hidden = false;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
+  walk.show(false);
   setLive(false);
 }
 
 function showApp(user) {
   me = user;
   queue.mayAct = user.may_act;
+  intel.setUser(user);
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#logout").hidden = false;
   $("#whoami").textContent = `${user.name} · ${t(`role_${user.role}`)}`;
   document.body.dataset.role = user.role;
+  walk.show(user.role === "inspector" || user.role === "admin");
+  reportLinks.show(user.role);
   connect();
 }
 
@@ -225,6 +248,9 @@ async function start() {
       markLanguage();
       plan.relabel();
       queue.relabel();
+      intel.relabel();
+      walk.relabel();
+      reportLinks.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;
       render();
@@ -250,7 +276,7 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     showLogin();
   });
-  setInterval(() => { if (me) queue.tick(); }, 1000);
+  setInterval(() => { if (me) { queue.tick(); intel.tick(); } }, 1000);
   try { showApp(await api.get("/api/me")); } catch { showLogin(); }
 }
 

@@ -32,7 +32,10 @@ export class SitePlan {
   draw(picture) {
     const key = JSON.stringify(picture.zones.map((z) => [z.id, z.polygon]));
     if (key !== this.siteKey) this.build(picture);
-    for (const z of picture.zones) this.setZone(z.id, z.state, z.degraded);
+    for (const z of picture.zones) {
+      this.setZone(z.id, z.state, z.degraded);
+      this.setWatch(z.id, z.watch);
+    }
     for (const d of [...picture.sensors, ...picture.cameras]) this.setDevice(d.id, d);
   }
 
@@ -129,7 +132,22 @@ export class SitePlan {
     if (d.in_alarm !== undefined) g.dataset.alarm = String(d.in_alarm);
   }
 
+  // A zone on watch (an active, credible intelligence item names it): marked by an eye
+  // and a dashed outline, so that it reads without colour.
+  setWatch(id, watch) {
+    const z = this.zones.get(id);
+    if (!z) return;
+    z.g.dataset.watch = watch ? "true" : "false";
+    z.watchWord ??= (() => {
+      const label = z.g.querySelector("text");
+      const word = el("tspan", { class: "zwatch" }, label);
+      return word;
+    })();
+    z.watchWord.textContent = watch ? ` 👁 ${t("watch")}` : "";
+  }
+
   relabel() {
+    for (const [id, z] of this.zones) this.setWatch(id, z.g.dataset.watch === "true");
     for (const [id, z] of this.zones) this.setZone(id, z.g.dataset.state, z.g.dataset.degraded === "true");
   }
 }

@@ -77,21 +77,59 @@ export class IncidentQueue {
     li.querySelector(".comment").placeholder = t("comment");
     li.querySelector(".comment").setAttribute("aria-label", t("comment"));
     li.querySelector(".outcome").setAttribute("aria-label", t("outcome"));
+    li.querySelector(".disruption").setAttribute("aria-label", t("disruption"));
+    li.querySelector(".outcome").addEventListener("change", () => this.chosen(li));
     if (!this.mayAct) li.querySelector(".actions").remove();
     li.addEventListener("click", (e) => this.click(e, li));
     this.fill(li, view);
     return li;
   }
 
+  // Why this priority (docs/protocol.md §3 rule 4, §9): the most critical zone, +1 once
+  // two kinds of sensor agree, +1 once an intelligence item is linked, at most 5.
+  why(view) {
+    const crit = Math.max(...view.zones.map((z) => this.criticality?.get(z) ?? 0));
+    const parts = [`${t("why_criticality")} ${crit}`];
+    if (view.confirmed) parts.push(`+1 ${t("why_confirmed")}`);
+    if ((view.intel ?? []).length) parts.push(`+1 ${t("why_intel")}`);
+    return `${t("priority")} ${view.priority} = ${parts.join(" ")}${crit + parts.length - 1 > 5 ? ` (${t("why_capped")})` : ""}`;
+  }
+
+  // No outcome is chosen for the operator: resolve waits for one, and an intrusion asks
+  // what became of the intruder.
+  chosen(li) {
+    const outcome = li.querySelector(".outcome")?.value ?? "";
+    const resolve = li.querySelector('[data-action="resolve"]');
+    if (resolve) resolve.disabled = outcome === "";
+    const disruption = li.querySelector(".disruption");
+    if (disruption) disruption.hidden = outcome !== "intrusion";
+  }
+
   fill(li, view) {
     li.dataset.priority = String(view.priority);
     li.dataset.state = view.state;
+    li.dataset.test = view.test ? "true" : "false";
+    li.querySelector(".test-badge").hidden = !view.test;
     li.querySelector(".prio").textContent = `P${view.priority}`;
-    li.querySelector(".prio").title = t("priority");
+    li.querySelector(".prio").title = this.why(view);
     li.querySelector(".id").textContent = view.id;
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");
     li.querySelector(".mods").textContent = view.modalities.map((m) => t(`modality_${m}`)).join(" + ");
+    // Linked intelligence items (docs/protocol.md §9): why the priority was raised.
+    const links = view.intel ?? [];
+    let intel = li.querySelector(".intel-links");
+    if (links.length && !intel) {
+      intel = document.createElement("div");
+      intel.className = "intel-links";
+      li.querySelector(".what").after(intel);
+    }
+    if (intel) {
+      intel.hidden = !links.length;
+      intel.dataset.intelLinks = links.join(" ");
+      intel.textContent = links.length
+        ? `${t("intel_linked")}: ${(this.intelTitles?.(links) ?? links).join("; ")}` : "";
+    }
     const ack = li.querySelector('[data-action="ack"]');
     if (ack) ack.hidden = view.state !== "open";
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);
@@ -147,7 +185,12 @@ export class IncidentQueue {
     const action = button.dataset.action;
     if (!action) return;
     const comment = li.querySelector(".comment")?.value ?? "";
-    const body = action === "ack" ? { comment } : { outcome: li.querySelector(".outcome").value, comment };
+    const outcome = li.querySelector(".outcome")?.value ?? "";
+    if (action === "resolve" && !outcome) return;
+    const body = action === "ack" ? { comment } : { outcome, comment };
+    if (outcome === "intrusion" && action === "resolve") {
+      body.disruption = li.querySelector(".disruption").value;
+    }
     button.disabled = true;
     try {
       const view = await this.api.post(`/api/incidents/${encodeURIComponent(id)}/${action}`, body);
@@ -158,6 +201,7 @@ export class IncidentQueue {
       this.onError(`${t("action_failed")} ${err.message}`);
     } finally {
       button.disabled = false;
+      this.chosen(li);
     }
   }
 
@@ -204,8 +248,9 @@ export class IncidentQueue {
     text(detail, "h4", t("history"));
     const history = text(detail, "ul", "");
     for (const h of data.history) {
+      const how = h.disruption ? `, ${t(`disruption_${h.disruption}`)}` : "";
       const what = h.action === "ack" ? t("incident_acknowledged")
-        : `${t("incident_resolved")} (${t(`outcome_${h.outcome}`)})`;
+        : `${t("incident_resolved")} (${t(`outcome_${h.outcome}`)}${how})`;
       const item = text(history, "li", `${what} ${t("by")} ${h.who} ${t("at")} ${clock(h.t)}`);
       item.dataset.who = h.who;
       if (h.comment) text(item, "q", h.comment);

@@ -21,6 +21,16 @@ from adapters.mqtt import Broker
 from fusion.site import Site, site_from_mapping
 from simulators.cameras import SimulatedCameras, rtsp_available, write_clip
 from simulators.scene import Scene, Walker
+from tests.adapters.kerb_scene import (
+    CROSSER,
+    KERB_SCENE_S,
+    KERB_ZONES,
+    VTEST,
+    VTEST_LAWN_ENTRY_S,
+    VTEST_ZONES,
+    kerb_scene,
+    on_lawn,
+)
 from tests.adapters.test_video import EARLY, LEFT, RIGHT, in_left, in_right
 from tests.conftest import OPERATOR
 from tests.peers import Mosquitto, VigieProcess, free_port
@@ -235,3 +245,91 @@ def test_a_recorded_clip_is_analysed_and_its_end_is_reported(
         stop.set()
         thread.join(10)
         sim.stop()
+
+
+def sterile_site(port: int, zones: dict[str, Any], cameras: int) -> Site:
+    site = camera_site(port)
+    site["cameras"] = [
+        {"id": f"cam-{i}", "url": f"rtsp://127.0.0.1:{port}/cam-{i}", "zones": zones}
+        for i in range(cameras)
+    ]
+    return site_from_mapping(site)
+
+
+def run_workers(site: Site, broker: Mosquitto, seconds: float) -> None:
+    stop = threading.Event()
+    workers = [CameraWorker(site, c.id, Broker("127.0.0.1", broker.port)) for c in site.cameras]
+    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+
+
+def persons_of(listener: Listener, camera: str, t0: float) -> list[tuple[float, str]]:
+    return [
+        (t - t0, body["zone"])
+        for t, topic, body in listener.events
+        if topic.endswith(f"/camera/{camera}")
+        and isinstance(body, dict)
+        and body["event"] == "person"
+    ]
+
+
+def test_walkers_along_a_sterile_lawn_are_never_reported_on_it_live(
+    rig: tuple[Site, int, Listener], broker: Mosquitto
+) -> None:
+    """Three live workers, each sampling the stream at its own phase: the walkers along
+    the kerb are on the path, and only the one who steps off it is on the lawn."""
+    _, port, listener = rig
+    site = sterile_site(port, KERB_ZONES, cameras=3)
+    sim = SimulatedCameras(port, {c.id: kerb_scene() for c in site.cameras})
+    sim.start()
+    try:
+        run_workers(site, broker, KERB_SCENE_S)
+    finally:
+        sim.stop()
+    entry = CROSSER.entry_time(on_lawn)
+    assert entry is not None
+    for camera in site.cameras:
+        seen = persons_of(listener, camera.id, sim.t0)
+        lawn = [t for t, zone in seen if zone == "Z01"]
+        assert lawn, f"{camera.id}: the step onto the lawn was not reported"
+        assert min(lawn) >= entry, f"{camera.id}: on the lawn before anyone: {lawn}"
+        assert sum(zone == "Z02" for _, zone in seen) >= 10, "the walkers are on the path"
+
+
+@pytest.mark.slow
+def test_real_footage_of_a_busy_path_beside_a_lawn_served_live(
+    rig: tuple[Site, int, Listener], broker: Mosquitto
+) -> None:
+    """Debian's vtest.avi (MPEG-4 in AVI, decoded and served as H.264 over RTSP), two
+    live workers: nobody on the lawn before 50 s, people on the path, the couple on the
+    lawn after, and video loss when the clip ends."""
+    _, port, listener = rig
+    if not VTEST.exists():
+        pytest.fail(f"{VTEST} is missing: scripts/setup.sh --test installs opencv-doc")
+    site = sterile_site(port, VTEST_ZONES, cameras=2)
+    sim = SimulatedCameras(port, {}, clips={c.id: VTEST for c in site.cameras})
+    sim.start()
+    try:
+        run_workers(site, broker, 85.0)
+    finally:
+        sim.stop()
+    for camera in site.cameras:
+        # Times from the server's start; each clip starts when its worker connects, under
+        # a second later, and nobody comes near the lawn in the second before 50 s.
+        seen = persons_of(listener, camera.id, sim.t0)
+        lawn = [t for t, zone in seen if zone == "Z01"]
+        assert lawn and min(lawn) >= VTEST_LAWN_ENTRY_S, f"{camera.id}: lawn {lawn[:5]}"
+        assert sum(zone == "Z02" for _, zone in seen) >= 50
+        ends = [
+            t
+            for t, topic, body in listener.events
+            if topic.endswith(f"/camera/{camera.id}")
+            and isinstance(body, dict)
+            and body["event"] == "video_loss"
+        ]
+        assert ends and min(ends) - sim.t0 >= 79.0, "the clip's end is reported as video loss"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 
 from adapters.video.analyser import CameraAnalyser, Observation
 from adapters.video.regions import ZoneRegions
 from simulators.scene import Scene, SceneRenderer, Walker
+from tests.adapters.kerb_scene import CROSSER, KERB_SCENE_S, KERB_ZONES, kerb_scene, on_lawn
 
 LEFT = [[0.0, 0.45], [0.5, 0.45], [0.5, 1.0], [0.0, 1.0]]
 RIGHT = [[0.5, 0.45], [1.0, 0.45], [1.0, 1.0], [0.5, 1.0]]
@@ -92,3 +95,28 @@ def test_a_defocused_camera_and_one_turned_away_are_tampers() -> None:
     for transform, detail in ((blur, "defocused"), (turned, "moved")):
         seen = run(Scene(vegetation=True), 16, transform)
         assert [(o.kind, o.detail) for _, o in seen if o.kind == "tamper"] == [("tamper", detail)]
+
+
+def test_walkers_along_a_sterile_zone_are_reported_where_they_walk_at_any_phase() -> None:
+    """The kerb scene (kerb_scene.py): walkers follow the lawn's edge on the path, then
+    one steps onto the lawn. Sampled at 5 fps from a 10 fps stream at either phase, and
+    unevenly, as a live worker samples: nobody is on the lawn until the step."""
+    renderer = SceneRenderer(kerb_scene())
+    frames = [renderer.frame(n / 10) for n in range(int(KERB_SCENE_S * 10))]
+    entry = CROSSER.entry_time(on_lawn)
+    assert entry is not None
+    uneven = list(itertools.accumulate([1] + [1, 2, 3, 2] * len(frames)))
+    for picks in (range(0, len(frames), 2), range(1, len(frames), 2), uneven):
+        analyser = CameraAnalyser(KERB_ZONES)
+        seen = [
+            (n / 10, o)
+            for n in picks
+            if n < len(frames)
+            for o in analyser.analyse(frames[n], n / 10)
+            if o.kind == "person"
+        ]
+        lawn = [t for t, o in seen if o.zone == "Z01"]
+        assert lawn and min(lawn) >= entry, f"on the lawn before anyone: {lawn}"
+        assert min(lawn) - entry <= 1.0, "the step onto the lawn is still reported at once"
+        assert sum(o.zone == "Z02" for _, o in seen) >= 10, "the walkers are on the path"
+        assert all(o.feet is not None for _, o in seen)

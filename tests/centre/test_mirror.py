@@ -9,7 +9,14 @@ import pytest
 
 from fusion.site import site_from_mapping
 from tests.builders import strip
-from vigie.centre.mirror import LINK_SILENCE_S, BadMessage, Effects, Link, SiteMirror
+from vigie.centre.mirror import (
+    LINK_SILENCE_S,
+    STORED_ONLY,
+    BadMessage,
+    Effects,
+    Link,
+    SiteMirror,
+)
 
 SITE = site_from_mapping(strip())
 
@@ -49,7 +56,7 @@ def snapshot(
         "cameras": [],
         "faults": [],
     }
-    stored = [{**i, "outcome": None, "closed_t": None} for i in incidents]
+    stored = [{**i, **STORED_ONLY} for i in incidents]
     return {
         "epoch": epoch,
         "boot": boot,
@@ -133,6 +140,7 @@ def test_changes_apply_in_order_once_and_carry_their_site() -> None:
     m.receive("changes", acked(2, 1), 2.0, fx)
     assert m.seq == 2 and not fx.ask
     assert m.incidents["INC-000001"]["state"] == "acknowledged"
+    assert m.incidents["INC-000001"]["acknowledged_t"] == 2.0
     assert m.incidents["INC-000001"]["site"] == "coquelles"
     assert m.picture["zones"][0]["state"] == "alarm"
     frames = fx.frames["coquelles"]
@@ -302,6 +310,7 @@ def test_resolved_incidents_keep_their_outcome_and_leave_the_picture() -> None:
     m.receive("changes", {"epoch": "e1", "seq": 2, "t": 5.0, "changes": [resolved]}, 5.0, Effects())
     assert m.incidents["INC-000001"]["outcome"] == "test"
     assert m.incidents["INC-000001"]["closed_t"] == 5.0
+    assert m.incidents["INC-000001"]["acknowledged_t"] is None
     assert m.view("fr-police")["incidents"] == []
 
 

@@ -41,7 +41,7 @@ class FakeSocket:
 
 def make_hub() -> Hub:
     latency = Histogram("t", "t", registry=CollectorRegistry())
-    return Hub(lambda: {"zones": []}, latency)
+    return Hub(lambda desk: {"zones": []}, latency)
 
 
 async def settle() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -195,7 +196,7 @@ def recordings(draw: st.DrawFn, site: dict[str, Any]) -> list[tuple[float, str, 
         elif choice == 2:
             topic, payload = draw(st.sampled_from(devices))[1], "garbage {"
             topic = f"{root}/camera/{topic}"
-        elif choice in (4, 5):
+        elif choice in (4, 5, 6, 7):
             topic, payload = draw(intel_messages(root, zone_ids))
         else:
             kind, dev = draw(st.sampled_from(devices))
@@ -216,32 +217,46 @@ def recordings(draw: st.DrawFn, site: dict[str, Any]) -> list[tuple[float, str, 
     return out
 
 
-INSTANTS = ["2026-11-27T21:00:00Z", "2026-11-27T21:00:30.250+01:00", 1795726800, 1795726830.5]
+BASE = 1_795_813_200  # 2026-11-27T21:00:00Z
+
+
+def instant(draw: st.DrawFn, t: float) -> Any:
+    """``t`` as a feed may write it: epoch seconds, or ISO-8601 in UTC or at +01:00."""
+    form = draw(st.sampled_from(["epoch", "utc", "paris"]))
+    if form == "epoch":
+        return t
+    tz = UTC if form == "utc" else timezone(timedelta(hours=1))
+    return datetime.fromtimestamp(t, tz).isoformat()
 
 
 @st.composite
 def intel_messages(draw: st.DrawFn, root: str, zones: list[str]) -> tuple[str, Any]:
-    """Items with skewed feed clocks, overlapping windows, withdrawals, replacements, low
-    grades, several zones, and now and then something malformed."""
+    """Items from feeds whose clocks are skewed (ts and window shifted alike),
+    overlapping windows, withdrawals, replacements, low grades, several zones, and now
+    and then something malformed."""
     source = draw(st.sampled_from(["jiu", "paf", "nobody"]))
     ref = f"INT-{draw(st.integers(0, 3))}"
+    skew = draw(st.sampled_from([0, 0, 30.25, 3600, -7200]))
     body: dict[str, Any] = {
         "id": f"i{draw(st.integers(0, 30))}",
-        "ts": draw(st.sampled_from(INSTANTS)),
+        "ts": instant(draw, BASE + skew),
     }
     if draw(st.integers(0, 4)) == 0:
         body.update(event="withdraw", data={"ref": ref})
     else:
-        start = draw(st.sampled_from([-60, -5, 0, 3, 10, 40]))
+        start = draw(st.sampled_from([-60, -5, -5, 0, 0, 3, 10, 40]))
+        length = draw(st.sampled_from([-1, 5, 20, 90, 90, 600]))
         body.update(
             event="issue",
             data={
                 "ref": ref,
                 "title": "group near the fence",
-                "zones": draw(st.lists(st.sampled_from([*zones, "Z99"]), min_size=1, max_size=3)),
-                "valid_from": 1795726800 + start,
-                "valid_until": 1795726800 + start + draw(st.sampled_from([-1, 5, 20, 90])),
-                "source_grade": draw(st.sampled_from(["1", "2", "3", 2, "9"])),
+                "zones": draw(
+                    st.lists(st.sampled_from([*zones, *zones, "Z99"]), min_size=1, max_size=3)
+                ),
+                "valid_from": instant(draw, BASE + skew + start),
+                "valid_until": instant(draw, BASE + skew + start + length),
+                "source_grade": draw(st.sampled_from(["1", "2", "2", "3", 2, "9"])),
                 "information_grade": draw(st.sampled_from(["A", "B", "C", "D", "E"])),
                 "handling": draw(st.sampled_from(["P", "P", "C"])),
             },
@@ -291,7 +306,7 @@ def test_invariants_and_determinism(
     assert accepted >= 0
     for inc in report["incidents"]:
         assert inc["confirmed"] == (len(inc["modalities"]) >= 2)
-        bonus = 1 if inc["confirmed"] else 0
+        bonus = (1 if inc["confirmed"] else 0) + (1 if inc["intel"] else 0)  # §3 rule 4, §9
         assert inc["priority"] == min(5, max(crit[z] for z in inc["zones"]) + bonus)
         assert len(set(inc["zones"])) == len(inc["zones"])
         assert inc["modalities"] == sorted(inc["modalities"])

@@ -139,3 +139,26 @@ def test_generation_is_seeded(tmp: str) -> None:
     site = load_site(demo_site_path())
     scenario = load_scenario("wind-storm")
     assert generate(scenario, site) == generate(scenario, site)
+
+
+def test_a_credible_warning_raises_the_intrusion_that_follows(tmp: str) -> None:
+    r = report("warning-then-intrusion", tmp)
+    [warning] = r["intel"]
+    assert warning["id"] == "jiu-folkestone/INT-0042" and warning["credible"]
+    assert warning["zones"] == ["Z06", "Z07"]
+    assert (warning["active_from_t"], warning["active_until_t"]) == (5.0, 85.0)
+    first = r["incidents"][0]
+    assert first["zones"][0] == "Z06" and first["intel"] == ["jiu-folkestone/INT-0042"]
+    assert first["priority"] == 5, "criticality 4, raised by the linked warning"
+    assert first["opened_t"] > warning["active_from_t"]
+
+
+def test_a_rumour_is_shown_and_changes_nothing(tmp: str) -> None:
+    r = report("rumour-changes-nothing", tmp)
+    [rumour] = r["intel"]
+    assert rumour["id"] == "fr-dzpaf/TIP-0007" and not rumour["credible"]
+    assert r["incidents"], "the fox is seen"
+    for incident in r["incidents"]:
+        assert incident["intel"] == []
+        ordinary = 3 + (1 if incident["confirmed"] else 0)  # Z02's criticality, rule 4
+        assert incident["priority"] == ordinary, "the rumour raised nothing"

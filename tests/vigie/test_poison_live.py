@@ -249,3 +249,19 @@ def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
         admin.execute(f'DROP OWNED BY "{role}" CASCADE')
         admin.execute(f'DROP ROLE "{role}"')
         admin.close()
+
+
+def test_a_flood_of_bad_messages_is_counted_exactly_and_logged_sparingly(
+    service: tuple[VigieProcess, Store], broker: Mosquitto
+) -> None:
+    vigie, _ = service
+    with Gateway(broker.port) as gw:
+        for i in range(2000):
+            gw.send(f"{ROOT}/ir/ir-01", b"not json %d" % i)
+        for i in range(500):
+            gw.send(f"{ROOT}/ir/ir-01", json.dumps({"id": f"z{i}", "event": "nope"}).encode())
+        gw.flush()
+    eventually(lambda: vigie.metric("vigie_messages_rejected_all_total", OPERATOR) == 2500)
+    whole = vigie.log_path.read_text(errors="replace")
+    lines = [line for line in whole.splitlines() if "rejected '" in line]
+    assert 1 <= len(lines) <= 4, "the first of each reason, not one line per message"

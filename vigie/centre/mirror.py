@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from dashboard.desks import Visible, changes_for, item_visible, picture_for
 from fusion.site import Site
 
 LINK_SILENCE_S: Final = 8.0
@@ -48,6 +49,11 @@ most); past it they are dropped, and the gap they leave asks for another snapsho
 
 UNKNOWN: Final = "unknown"
 """A zone's or device's state before the site was ever heard."""
+
+
+STORED_ONLY: Final = {"acknowledged_t": None, "outcome": None, "disruption": None, "closed_t": None}
+"""What a site's store lists of an incident beyond its change's view, before anything
+set it (docs/protocol.md §7, §11)."""
 
 
 class Link(StrEnum):
@@ -303,7 +309,7 @@ class SiteMirror:
             elif kind == "watch":
                 zone = self._zones.get(c["id"])
                 if zone is not None:
-                    zone["watch"] = c["watch"]
+                    zone["watch"], zone["intel"] = c["watch"], list(c.get("items", ()))
             elif kind == "fault":
                 self._fault(c["change"], c["fault"])
             elif kind == "device":
@@ -316,14 +322,18 @@ class SiteMirror:
             fx.frame(self.id, {**c, "site": self.id})
 
     def _incident(self, c: dict[str, Any], fx: Effects) -> dict[str, Any]:
+        """The incident as the site's ``GET /api/incidents`` lists it: the change's view,
+        and what the site's store adds from its audit history (first acknowledgement,
+        outcome, disruption, closing time), derived from the changes as the store does."""
         view = c["incident"]
-        known = self.incidents.get(view["id"]) or {"outcome": None, "closed_t": None}
+        known = self.incidents.get(view["id"]) or dict(STORED_ONLY)
         merged = {**known, **view, "site": self.id}
-        if c["change"] == "resolved":
+        if c["change"] == "acknowledged" and merged.get("acknowledged_t") is None:
+            merged["acknowledged_t"] = c["t"]
+        elif c["change"] == "resolved":
             merged["outcome"] = c.get("outcome")
+            merged["disruption"] = c.get("disruption")
             merged["closed_t"] = c["t"]
-            if "disruption" in c:
-                merged["disruption"] = c["disruption"]
         self.incidents[str(view["id"])] = merged
         fx.touched(self.id, str(view["id"]))
         out = {**c, "site": self.id, "incident": merged}
@@ -389,17 +399,26 @@ class SiteMirror:
         live = [i for i in self.incidents.values() if i.get("state") != "resolved"]
         return sorted(live, key=lambda i: (i.get("opened_t", 0), i["id"]))
 
+    def visible(self, desk: str) -> Visible:
+        """Which of this site's intelligence items (by id) ``desk`` may see."""
+
+        def visible(item_id: str) -> bool:
+            item = self.intel.get(item_id)
+            return item is not None and item_visible(item, desk)
+
+        return visible
+
     def view(self, desk: str) -> dict[str, Any]:
         """This site as a centre page shows it to ``desk``: the site's picture, its
-        unresolved incidents (with ``site``), the link, and the intelligence items that
-        the desk may see (docs/protocol.md §9)."""
+        unresolved incidents (with ``site``), the link; of the intelligence, only what
+        the desk may see (docs/protocol.md §9), filtered as a site filters it."""
         live = self.unresolved()
         zones = [
             {**z, "incidents": [i["id"] for i in live if z["id"] in i.get("zones", ())]}
             for z in self.picture.get("zones", [])
         ]
         about = self.picture.get("site") if isinstance(self.picture.get("site"), dict) else {}
-        return {
+        whole = {
             **{k: v for k, v in self.picture.items() if k not in ("site", "zones", "intel")},
             **self.link_state(),
             "name": self.name,
@@ -407,19 +426,13 @@ class SiteMirror:
             "seq": self.seq,
             "zones": zones,
             "incidents": live,
-            "intel": [i for i in self.intel.values() if visible_item(i, desk)],
+            "intel": list(self.intel.values()),
         }
+        return picture_for(whole, desk, self.visible(desk))
 
-
-def visible_item(item: dict[str, Any], desk: str) -> bool:
-    """An intelligence item that names desks is for those desks only (§9)."""
-    desks = item.get("desks")
-    return desks is None or desk in desks
-
-
-def visible(change: dict[str, Any], desk: str) -> bool:
-    """Whether a frame's change may go to ``desk`` (its site being one the desk sees)."""
-    return change.get("type") != "intel" or visible_item(change["item"], desk)
+    def for_desk(self, changes: list[dict[str, Any]], desk: str) -> list[dict[str, Any]]:
+        """A frame's changes of this site as ``desk`` may see them."""
+        return changes_for(changes, desk, self.visible(desk))
 
 
 def initial_picture(site: Site) -> dict[str, Any]:

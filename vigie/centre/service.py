@@ -27,13 +27,14 @@ from typing import Any, Final, ParamSpec, TypeVar
 import orjson
 
 from adapters.mqtt import Broker, MqttLink, RawMessage
+from dashboard.desks import incident_for
 from dashboard.hub import Hub
 from dashboard.sessions import SessionRecord
 from fusion.topics import CENTRE_OUT, bridge_state_topic, centre_in, centre_out
 from fusion.wire import link_request
 from vigie.centre.config import Centre, Desk
 from vigie.centre.metrics import CentreMetrics
-from vigie.centre.mirror import BadMessage, Effects, Link, SiteMirror, visible
+from vigie.centre.mirror import BadMessage, Effects, Link, SiteMirror
 from vigie.centre.store import CentreStore, RequestRow, SiteRow, Step
 from vigie.lograte import LogLimiter
 from vigie.store import StoreError, StoreUnavailable
@@ -79,8 +80,8 @@ class CentreService:
         self.metrics = CentreMetrics()
         self.tasks = TaskBoard()
         self._clock = clock
-        self.hubs = {
-            d.id: Hub(functools.partial(self.picture, d.id), self.metrics.latency)
+        self.hubs = {  # one per desk: its frames are filtered before they reach the hub
+            d.id: Hub(functools.partial(self._desk_picture, d.id), self.metrics.latency)
             for d in centre.desks.values()
         }
         self.mirrors: dict[str, SiteMirror] = {}
@@ -288,7 +289,10 @@ class CentreService:
             return
         for desk in self.centre.desks.values():
             changes = [
-                c for site in desk.sites for c in fx.frames.get(site, ()) if visible(c, desk.id)
+                c
+                for site in desk.sites
+                if site in fx.frames
+                for c in self.mirrors[site].for_desk(fx.frames[site], desk.id)
             ]
             if changes:
                 self.hubs[desk.id].publish(changes, received)
@@ -400,11 +404,15 @@ class CentreService:
             "sites": [self.mirrors[s].view(desk) for s in self.centre.sites if d.sees(s)],
         }
 
+    def _desk_picture(self, desk: str, _client_desk: str | None = None) -> dict[str, Any]:
+        """A desk's hub's snapshot (its clients all sit at that desk)."""
+        return self.picture(desk)
+
     def incidents(self, desk: str, state: str | None, site: str | None) -> list[dict[str, Any]]:
         """Every incident of the desk's sites that the centre keeps, newest first."""
         d = self.centre.desks[desk]
         out = [
-            inc
+            incident_for(inc, m.visible(desk))
             for m in self.mirrors.values()
             if d.sees(m.id) and (site is None or m.id == site)
             for inc in m.incidents.values()
@@ -416,7 +424,8 @@ class CentreService:
     def incident(self, desk: str, site: str, incident: str) -> dict[str, Any] | None:
         if not self.centre.desks[desk].sees(site) or site not in self.mirrors:
             return None
-        return self.mirrors[site].incidents.get(incident)
+        found = self.mirrors[site].incidents.get(incident)
+        return None if found is None else incident_for(found, self.mirrors[site].visible(desk))
 
     async def health(self) -> dict[str, Any]:
         link = self._link

@@ -4,6 +4,7 @@ operator's decision."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from fusion.changes import Change
 from fusion.intake import Processed, Verdict
@@ -18,11 +19,10 @@ class Still:
     jpeg: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """One message of a batch and what became of it: processed by the engine (a device
     message), kept as a still, or set aside as a dead letter with the error that stopped
-    it. Exactly one of the three is set."""
+    it. Exactly one of the three is set. (A named tuple: one is made per message.)"""
 
     t: float
     topic: str
@@ -75,3 +75,4 @@ class AuditEntry:
     comment: str
     address: str | None
     outcome: str | None = None
+    disruption: str | None = None

@@ -22,6 +22,7 @@ from fusion.records import (
     StillRecord,
 )
 from vigie.store.db import Database
+from vigie.store.inspections import next_walk_test, walk_tests_in_book
 from vigie.store.writes import INCIDENT_COLUMNS, meta_int
 
 EVIDENCE_MARGIN_S = 5.0
@@ -57,7 +58,8 @@ class DeadLetter:
 def restore(db: Database, now: float, dedup_horizon_s: float) -> Restored:
     """What the engine and the duplicate filter need to go on after a restart."""
     open_rows = db.query(
-        f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE state <> ? ORDER BY opened_t, id",  # noqa: S608 - constants only
+        f"SELECT {INCIDENT_COLUMNS}, NULL FROM incidents WHERE state <> ?"  # noqa: S608 - constants only
+        " ORDER BY opened_t, id",
         (IncidentState.RESOLVED.value,),
     )
     views = tuple(_record(r).view for r in open_rows)
@@ -91,6 +93,8 @@ def restore(db: Database, now: float, dedup_horizon_s: float) -> Restored:
         next_incident=meta_int(db, "next_incident") or 1,
         next_fault=meta_int(db, "next_fault") or 1,
         intel_items=intel_items(db),
+        walk_tests=tuple(walk_tests_in_book(db, now)),
+        next_walk_test=next_walk_test(db),
     )
     restored = Restored(
         state=state,
@@ -110,11 +114,34 @@ def _count(db: Database, table: str) -> int:
     return int(db.query(f"SELECT COUNT(*) FROM {table}")[0][0])  # noqa: S608 - constants only
 
 
-def incidents(db: Database, state: str | None = None, limit: int = 500) -> list[IncidentRecord]:
-    where, params = ("WHERE state = ?", [state]) if state else ("", [])
+_FIRST_ACK = (
+    "(SELECT MIN(a.t) FROM audit a WHERE a.incident_id = incidents.id AND a.action = 'ack')"
+)
+"""The first acknowledgement, as the reports time it (docs/reports.md)."""
+
+
+def incidents(
+    db: Database,
+    state: str | None = None,
+    limit: int = 500,
+    opened: tuple[float | None, float | None] = (None, None),
+) -> list[IncidentRecord]:
+    """Newest first; ``opened`` bounds the opening time (from included, to excluded)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if state:
+        where.append("state = ?")
+        params.append(state)
+    if opened[0] is not None:
+        where.append("opened_t >= ?")
+        params.append(opened[0])
+    if opened[1] is not None:
+        where.append("opened_t < ?")
+        params.append(opened[1])
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = db.query(
-        f"SELECT {INCIDENT_COLUMNS} FROM incidents {where} ORDER BY opened_t DESC, id DESC"  # noqa: S608 - constants only
-        " LIMIT ?",
+        f"SELECT {INCIDENT_COLUMNS}, {_FIRST_ACK} FROM incidents {clause}"  # noqa: S608 - constants only
+        " ORDER BY opened_t DESC, id DESC LIMIT ?",
         (*params, limit),
     )
     db.rollback()
@@ -122,7 +149,10 @@ def incidents(db: Database, state: str | None = None, limit: int = 500) -> list[
 
 
 def incident(db: Database, incident_id: str) -> tuple[IncidentRecord, IncidentTrail] | None:
-    rows = db.query(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?", (incident_id,))  # noqa: S608 - constants only
+    rows = db.query(
+        f"SELECT {INCIDENT_COLUMNS}, {_FIRST_ACK} FROM incidents WHERE id = ?",  # noqa: S608 - constants only
+        (incident_id,),
+    )
     if not rows:
         db.rollback()
         return None
@@ -143,9 +173,9 @@ def incident(db: Database, incident_id: str) -> tuple[IncidentRecord, IncidentTr
         )
     )
     history = tuple(
-        AuditRecord(t, who, a, o, c, addr)
-        for t, who, a, o, c, addr in db.query(
-            "SELECT t, who, action, outcome, comment, address FROM audit"
+        AuditRecord(t, who, a, o, c, addr, d)
+        for t, who, a, o, c, addr, d in db.query(
+            "SELECT t, who, action, outcome, comment, address, disruption FROM audit"
             " WHERE incident_id = ? ORDER BY seq",
             (incident_id,),
         )
@@ -195,8 +225,11 @@ def _record(r: tuple[Any, ...]) -> IncidentRecord:
         state=IncidentState(r[7]),
         last_joined_t=r[8],
         intel=tuple(orjson.loads(r[11])),
+        test=bool(r[13]),
     )
-    return IncidentRecord(view, outcome=r[9], closed_t=r[10])
+    return IncidentRecord(
+        view, outcome=r[9], closed_t=r[10], disruption=r[12], acknowledged_t=r[14]
+    )
 
 
 def intel_items(db: Database) -> tuple[IntelItem, ...]:

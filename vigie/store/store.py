@@ -12,15 +12,18 @@ again, so the caller sets the data aside).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import psycopg
 
 from fusion.changes import Change
+from fusion.events import Modality
+from fusion.faults import Fault
 from fusion.intake import Verdict
 from fusion.records import IncidentRecord, IncidentTrail
-from vigie.store import reads, writes
+from fusion.walktests import WalkTestView
+from vigie.store import inspections, reads, writes
 from vigie.store.batch import AuditEntry, Batch, Received
 from vigie.store.db import Database, StoreError, redact
 from vigie.store.reads import DeadLetter, Restored
@@ -96,6 +99,11 @@ class Store:
 
         self._transaction(decision, f"store the {audit.action} of {audit.incident_id}")
 
+    def save_changes(self, changes: Sequence[Change], what: str) -> None:
+        """Changes no message caused (a walk test opened, crossed or closed): committed
+        before this returns."""
+        self._transaction(lambda db: writes.write_changes(db, changes), what)
+
     def _transaction(self, work: Callable[[Database], T], what: str) -> T:
         db = self._db
         try:
@@ -118,8 +126,32 @@ class Store:
             lambda db: reads.restore(db, now, dedup_horizon_s), "restore the engine"
         )
 
-    def incidents(self, state: str | None = None, limit: int = 500) -> list[IncidentRecord]:
-        return self._transaction(lambda db: reads.incidents(db, state, limit), "read incidents")
+    def incidents(
+        self,
+        state: str | None = None,
+        limit: int = 500,
+        opened: tuple[float | None, float | None] = (None, None),
+    ) -> list[IncidentRecord]:
+        return self._transaction(
+            lambda db: reads.incidents(db, state, limit, opened), "read incidents"
+        )
+
+    def walk_tests(
+        self,
+        *,
+        span: tuple[float, float] | None = None,
+        test_id: str | None = None,
+        modalities: Mapping[str, tuple[Modality, ...]] | None = None,
+    ) -> list[WalkTestView]:
+        return self._transaction(
+            lambda db: inspections.walk_tests(
+                db, span=span, test_id=test_id, modalities=modalities
+            ),
+            "read walk tests",
+        )
+
+    def faults(self, span: tuple[float, float]) -> list[Fault]:
+        return self._transaction(lambda db: inspections.faults(db, span), "read faults")
 
     def incident(self, incident_id: str) -> tuple[IncidentRecord, IncidentTrail] | None:
         return self._transaction(lambda db: reads.incident(db, incident_id), "read an incident")

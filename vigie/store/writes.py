@@ -26,12 +26,13 @@ from fusion.events import DeviceEvent
 from fusion.incidents import IncidentView
 from fusion.intake import Verdict
 from fusion.intel import IntelItem, IntelMessage
+from fusion.walktests import WalkTestChange, WalkTestChanged
 from vigie.store.batch import AuditEntry, Batch, Received
 from vigie.store.db import Database
 
 INCIDENT_COLUMNS = (
     "id, zones, opened_t, confirmed_t, modalities, devices, priority, state, last_joined_t, "
-    "outcome, closed_t, intel"
+    "outcome, closed_t, intel, disruption, test"
 )
 
 
@@ -125,8 +126,8 @@ def meta_int(db: Database, key: str) -> int:
 
 def write_audit(db: Database, audit: AuditEntry) -> None:
     db.execute(
-        "INSERT INTO audit (incident_id, t, who, action, outcome, comment, address)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (incident_id, t, who, action, outcome, comment, address,"
+        " disruption) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             audit.incident_id,
             audit.t,
@@ -135,6 +136,7 @@ def write_audit(db: Database, audit: AuditEntry) -> None:
             audit.outcome,
             audit.comment,
             audit.address,
+            audit.disruption,
         ),
     )
 
@@ -143,7 +145,7 @@ def write_changes(db: Database, changes: Iterable[Change]) -> None:
     for c in changes:
         match c:
             case IncidentOpened() | IncidentJoined():
-                _upsert_incident(db, c.incident, None, None)
+                _upsert_incident(db, c.incident)
                 db.executemany(
                     "INSERT INTO incident_intel (incident_id, item_id, t) VALUES (?, ?, ?)"
                     " ON CONFLICT (incident_id, item_id) DO NOTHING",
@@ -166,11 +168,14 @@ def write_changes(db: Database, changes: Iterable[Change]) -> None:
                     ),
                 )
             case IncidentConfirmed() | IncidentAcknowledged():
-                _upsert_incident(db, c.incident, None, None)
+                _upsert_incident(db, c.incident)
             case IntelUpdated():
                 _upsert_item(db, c.item)
             case IncidentResolved():
-                _upsert_incident(db, c.incident, c.outcome.value, c.t)
+                disruption = c.disruption.value if c.disruption else None
+                _upsert_incident(db, c.incident, c.outcome.value, c.t, disruption)
+            case WalkTestChanged():
+                write_walk_test(db, c)
             case FaultRaised():
                 f = c.fault
                 db.execute(
@@ -205,16 +210,22 @@ def write_changes(db: Database, changes: Iterable[Change]) -> None:
 
 
 def _upsert_incident(
-    db: Database, v: IncidentView, outcome: str | None, closed_t: float | None
+    db: Database,
+    v: IncidentView,
+    outcome: str | None = None,
+    closed_t: float | None = None,
+    disruption: str | None = None,
 ) -> None:
     db.execute(
-        f"INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants only
+        f"INSERT INTO incidents ({INCIDENT_COLUMNS})"  # noqa: S608 - constants only
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET zones = excluded.zones,"
         " confirmed_t = excluded.confirmed_t, modalities = excluded.modalities,"
         " devices = excluded.devices, priority = excluded.priority, state = excluded.state,"
         " last_joined_t = excluded.last_joined_t, intel = excluded.intel,"
         " outcome = COALESCE(excluded.outcome, incidents.outcome),"
-        " closed_t = COALESCE(excluded.closed_t, incidents.closed_t)",
+        " closed_t = COALESCE(excluded.closed_t, incidents.closed_t),"
+        " disruption = COALESCE(excluded.disruption, incidents.disruption)",
         (
             v.id,
             json_text(list(v.zones)),
@@ -228,8 +239,33 @@ def _upsert_incident(
             outcome,
             closed_t,
             json_text(list(v.intel)),
+            disruption,
+            int(v.test),
         ),
     )
+
+
+def write_walk_test(db: Database, c: WalkTestChanged) -> None:
+    """A test opened or closed, a crossing recorded. Detections are not written: they
+    are read back from the messages, by the same definition (docs/reports.md)."""
+    v = c.test
+    if c.change is WalkTestChange.OPENED:
+        db.execute(
+            "INSERT INTO walk_tests (id, zone, opened_t, until_t, closed_t, opened_by,"
+            " closed_by) VALUES (?, ?, ?, ?, NULL, ?, NULL)",
+            (v.id, v.zone, v.opened_t, v.until_t, v.opened_by),
+        )
+    elif c.change is WalkTestChange.CROSSING and c.crossing is not None:
+        x = c.crossing
+        db.execute(
+            "INSERT INTO crossings (test_id, t, mode, by) VALUES (?, ?, ?, ?)",
+            (v.id, x.t, x.mode.value, x.by),
+        )
+    elif c.change is WalkTestChange.CLOSED:
+        db.execute(
+            "UPDATE walk_tests SET closed_t = ?, closed_by = ? WHERE id = ?",
+            (v.closed_t, v.closed_by, v.id),
+        )
 
 
 def _upsert_item(db: Database, item: IntelItem) -> None:
