@@ -29,7 +29,7 @@ takes 20-40 s here, several times that on a busy shared machine."""
 ALIVE_AFTER_S = 30.0
 """The demo must still run this long after its banner (the issue's acceptance)."""
 
-SYSTEM_PYTHON_SCRIPTS = {"simulators.rtsp_server"}
+SYSTEM_PYTHON_SCRIPTS = {"simulators.rtsp_server", "simulators.rtsp_troubles"}
 """Modules that are programs for Debian's /usr/bin/python3 (the only interpreter with the
 GStreamer bindings): imported under that interpreter, not in the virtual environment."""
 

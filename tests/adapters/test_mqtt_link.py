@@ -60,20 +60,25 @@ def test_presence_is_retained_and_the_last_will_says_offline(
     worker = MqttClient(Broker("127.0.0.1", broker.port), "cam-9", role="camera", presence=topic)
     worker.start()
     assert worker.wait_connected(10)
-    assert read_retained(broker.port, topic)["online"] is True
+    until_retained(broker.port, topic, online=True)
     worker.stop()
     assert read_retained(broker.port, topic)["online"] is False, "a clean stop says so"
 
     dying = MqttClient(Broker("127.0.0.1", broker.port), "cam-9", role="camera", presence=topic)
     dying.start()
     assert dying.wait_connected(10)
-    assert read_retained(broker.port, topic)["online"] is True
+    until_retained(broker.port, topic, online=True)
     dying.paho.loop_stop()
     dying.paho._sock_close()  # the process dies: no DISCONNECT, the broker sends the will
-    deadline = time.monotonic() + 10
-    while read_retained(broker.port, topic)["online"] is not False:
-        assert time.monotonic() < deadline, "the last will was not published"
-        time.sleep(0.2)
+    until_retained(broker.port, topic, online=False)
+
+
+def until_retained(port: int, topic: str, *, online: bool, within_s: float = 10) -> None:
+    """The flag is published on connection, asynchronously: wait for the broker to hold it."""
+    deadline = time.monotonic() + within_s
+    while read_retained(port, topic)["online"] is not online:
+        assert time.monotonic() < deadline, f"{topic} never said online={online}"
+        time.sleep(0.1)
 
 
 def read_retained(port: int, topic: str) -> dict[str, object]:
