@@ -260,9 +260,8 @@ def frames(
         message = json.loads(ws.recv(max(0.1, deadline - time.monotonic())))
         if message["type"] != "update":
             continue
-        for c in message["changes"] + [
-            {"type": "incident-view", **i} for i in message["incidents"]
-        ]:
+        views = [{"type": "incident-view", **i} for i in message["incidents"]]
+        for c in views + message["changes"]:  # the page applies a frame's incidents first
             seen.append(c)
             if until(c):
                 return seen
