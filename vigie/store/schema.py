@@ -89,13 +89,13 @@ MIGRATIONS: Final[list[list[str]]] = [
         "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
         "CREATE INDEX intel_items_received ON intel_items (received_t)",
     ],
-    [  # 9 (7 and 8 are reserved for video and the centre: renumber at merge): who closed
-        # a walk test, and the disruption in the audit history of a resolution (§11)
+    [  # 7: who closed a walk test, and the disruption in the audit history of a
+        # resolution (protocol §11)
         "ALTER TABLE audit ADD COLUMN disruption TEXT",
         "ALTER TABLE walk_tests ADD COLUMN closed_by TEXT",
         "CREATE INDEX crossings_test ON crossings (test_id)",
     ],
-    [  # 8, the joint centre (docs/centre.md): each centre request answered once, whatever
+    [  # 8: the joint centre (docs/centre.md): each centre request answered once, whatever
         # the redeliveries; the feed's epoch and sequence live in ``meta``
         """CREATE TABLE centre_requests (
             request TEXT PRIMARY KEY, centre TEXT NOT NULL, incident_id TEXT NOT NULL,
