@@ -128,13 +128,9 @@ class MqttLink:
 
     def ack(self, messages: Iterable[RawMessage]) -> None:
         """Tell the broker these are safely stored; frees room in the hand-off."""
-        n = 0
-        ack = self.client.ack
-        for m in messages:
-            n += 1
-            if m.qos > 0:
-                ack(m.mid, m.qos)
-        self.acked += n
+        messages = list(messages)
+        self.client.ack_many((m.mid, m.qos) for m in messages if m.qos > 0)
+        self.acked += len(messages)
         if self.received - self.acked < self.capacity:
             with self._space:
                 self._space.notify_all()

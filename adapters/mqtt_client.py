@@ -19,10 +19,11 @@ Subscriptions are made again on every (re)connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -175,6 +176,30 @@ class MqttClient:
 
     def ack(self, mid: int, qos: int) -> None:
         self.paho.ack(mid, qos)
+
+    def ack_many(self, acks: Iterable[tuple[int, int]]) -> None:
+        """PUBACK many messages, waking paho's network thread once instead of once each.
+
+        paho wakes its thread by writing a byte to a socket pair for every packet it
+        queues; from another thread that is a system call that hands the GIL to the
+        network thread, and getting it back can take up to the interpreter's switch
+        interval. Measured here: the acknowledgements of a 50k backlog took 42 % of the
+        service's event-loop time. The wake-up socket is paho's private attribute,
+        created once by ``loop_start`` and kept across reconnections (paho 2.2, pinned);
+        while it is set aside the network thread, should it queue a packet itself, is
+        awake anyway.
+        """
+        client = self.paho
+        wake = client._sockpairW
+        client._sockpairW = None
+        try:
+            for mid, qos in acks:
+                client.ack(mid, qos)
+        finally:
+            client._sockpairW = wake
+        if wake is not None:
+            with contextlib.suppress(BlockingIOError):
+                wake.send(b"0")
 
     # -- paho callbacks (network thread) ---------------------------------------------
 

@@ -18,6 +18,7 @@ import hmac
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -120,6 +121,10 @@ class Users:
 
     def __len__(self) -> int:
         return len(self._users)
+
+    def __iter__(self) -> Iterator[User]:
+        """The users in the order of the file (a joint centre checks their desks)."""
+        return iter(self._users)
 
     def refresh(self) -> None:
         """Read the users file again if it changed on disk (at most once a second)."""

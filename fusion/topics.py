@@ -55,3 +55,42 @@ def presence_topic(site: Site, role: str, client_id: str) -> str:
 
 def presence_subscription(site: Site) -> str:
     return f"{site_root(site)}/presence/+/+"
+
+
+# -- the joint centre's feed (docs/protocol.md §10, docs/centre.md) ----------------------
+# What a site publishes for a centre lies under ``out/v1/``, what it takes from one under
+# ``in/v1/``: three levels below the site, and only those two subtrees cross the bridges.
+
+CENTRE_OUT = ("changes", "snapshot", "heartbeat", "online", "replies")
+"""The site's publications, each the last level of ``<prefix>/<site>/out/v1/<name>``."""
+
+CENTRE_IN = ("requests", "snapshot", "ping")
+"""What a site takes from a centre: ``<prefix>/<site>/in/v1/<name>``."""
+
+
+def centre_out(site: Site, name: str) -> str:
+    """``<prefix>/<site>/out/v1/<name>``: one of :data:`CENTRE_OUT`."""
+    return f"{site_root(site)}/out/v1/{name}"
+
+
+def centre_in(site: Site, name: str) -> str:
+    """``<prefix>/<site>/in/v1/<name>``: one of :data:`CENTRE_IN`."""
+    return f"{site_root(site)}/in/v1/{name}"
+
+
+def bridge_state_topic(site: Site) -> str:
+    """Where a Mosquitto bridge of the site announces itself (``notification_topic`` in
+    deploy/bridges): ``1`` when connected, ``0`` by its last will when it is cut."""
+    return f"{site_root(site)}/bridge/centre/state"
+
+
+def centre_link_of(site: Site, topic: str) -> str | None:
+    """The name of a centre-feed publication of ``site`` (``changes``, ...), ``bridge``
+    for its bridge's state, or None for any other topic."""
+    root = site_root(site)
+    if topic == bridge_state_topic(site):
+        return "bridge"
+    head = f"{root}/out/v1/"
+    if topic.startswith(head) and topic[len(head) :] in CENTRE_OUT:
+        return topic[len(head) :]
+    return None

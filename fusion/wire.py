@@ -360,3 +360,99 @@ def walk_test_change_json(c: WalkTestChanged) -> dict[str, Any]:
         "walk_test": test,
         "crossing": crossing,
     }
+
+
+# -- the joint centre's feed (§10, docs/centre.md) ------------------------------------------
+# Published by each site under ``<prefix>/<site>/out/v1/``; requests from a centre arrive
+# under ``in/v1/``. ``epoch`` names the site's store (a new store starts a new numbering),
+# ``seq`` numbers the ``changes`` messages, ``boot`` names one run of ``vigie serve``.
+
+
+def link_changes(
+    site: str, epoch: str, seq: int, t: float, changes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One ``changes`` message: committed changes in :func:`change_json` form, in order."""
+    return {"site": site, "epoch": epoch, "seq": seq, "t": t, "changes": changes}
+
+
+def link_heartbeat(
+    site: str, *, epoch: str, boot: str, seq: int, t: float, nonce: str | None = None
+) -> dict[str, Any]:
+    """Every few seconds: the site is there, and ``seq`` is the last change it published.
+    Also at once in answer to a centre's ``ping``, with its ``nonce``: published after
+    everything queued before it, it tells the centre that its copy has caught up."""
+    beat = {"site": site, "epoch": epoch, "boot": boot, "seq": seq, "t": t}
+    if nonce is not None:
+        beat["nonce"] = nonce
+    return beat
+
+
+def link_snapshot(
+    site: str,
+    *,
+    epoch: str,
+    boot: str,
+    seq: int,
+    t: float,
+    nonce: str,
+    picture: dict[str, Any],
+    incidents: Iterable[IncidentRecord],
+) -> dict[str, Any]:
+    """The site's whole picture as of change ``seq``, and every incident a centre keeps
+    (unresolved ones and the latest resolved), as ``GET /api/incidents`` lists them."""
+    return {
+        "site": site,
+        "epoch": epoch,
+        "boot": boot,
+        "seq": seq,
+        "t": t,
+        "nonce": nonce,
+        "picture": picture,
+        "incidents": [stored_incident_json(r) for r in incidents],
+    }
+
+
+def link_reply(
+    site: str, *, request: str, incident: str, action: str, status: int, reason: str, t: float
+) -> dict[str, Any]:
+    """What became of a centre's request: ``status`` 200 done, 400 malformed, 404 no such
+    incident, 409 not possible in its state, 503 the site's store is busy (try again)."""
+    return {
+        "site": site,
+        "request": request,
+        "incident": incident,
+        "action": action,
+        "ok": status == 200,
+        "status": status,
+        "reason": reason,
+        "t": t,
+    }
+
+
+def link_request(
+    *,
+    request: str,
+    centre: str,
+    user: str,
+    desk: str,
+    action: str,
+    incident: str,
+    comment: str,
+    outcome: str | None = None,
+    disruption: str | None = None,
+) -> dict[str, Any]:
+    """A centre's acknowledgement or resolution, sent to the site that owns the incident."""
+    body: dict[str, Any] = {
+        "request": request,
+        "centre": centre,
+        "user": user,
+        "desk": desk,
+        "action": action,
+        "incident": incident,
+        "comment": comment,
+    }
+    if outcome is not None:
+        body["outcome"] = outcome
+    if disruption is not None:
+        body["disruption"] = disruption
+    return body

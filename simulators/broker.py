@@ -63,30 +63,38 @@ def shipped_settings() -> str:
 
 class Mosquitto:
     """A broker on a free port of 127.0.0.1, its settings, log and session store in
-    ``workdir``. ``stop`` ends it with SIGTERM, so its session store is saved."""
+    ``workdir``. ``stop`` ends it with SIGTERM, so its session store is saved.
 
-    def __init__(self, workdir: Path) -> None:
+    ``extra`` is appended to its configuration (a bridge's ``connection`` block, see
+    :mod:`simulators.bridges`); change it and :meth:`restart` to reconfigure."""
+
+    def __init__(self, workdir: Path, extra: str = "") -> None:
         self.binary = mosquitto_binary()
         self.port = free_port()
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.conf = self.dir / "mosquitto.conf"
         self.log_path = self.dir / "mosquitto.log"
+        self.extra = extra
+        self._configure()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _configure(self) -> None:
         # Started as root, mosquitto drops to user "mosquitto", which cannot write its
         # session store in our folder: keep the user we are.
         user = f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
-            f"persistence_location {self.dir}/\n" + user + shipped_settings()
+            f"persistence_location {self.dir}/\n" + user + shipped_settings() + self.extra
         )
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self._configure()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(self.binary), "-c", str(self.conf)], stdout=log, stderr=log

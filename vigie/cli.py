@@ -162,6 +162,34 @@ def _size(text: str, option: str) -> int:
     return int(value * _UNITS[unit])
 
 
+def _cmd_centre(args: argparse.Namespace) -> int:
+    from dashboard.auth import Users, UsersFileError
+    from vigie.centre.config import CentreError, check_users, load_centre
+    from vigie.centre.serve import serve_centre
+
+    try:
+        centre = load_centre(args.centre)
+    except CentreError as exc:
+        print(f"vigie centre: bad centre file: {exc}", file=sys.stderr)
+        if len(exc.problems) > 1:
+            print(exc.details(), file=sys.stderr)
+        return EXIT_USAGE
+    broker = _broker(args.broker, "centre")
+    try:
+        host, port = _http_address(args.http)
+    except ValueError as exc:
+        print(f"vigie centre: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        users = Users.load(Path(args.users))
+        check_users(users, centre, args.users)
+    except (UsersFileError, CentreError) as exc:
+        print(f"vigie centre: bad users file: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    db = args.db or str(Path(args.data) / f"centre-{centre.id}.db")
+    return serve_centre(centre, broker, db, users, host=host, port=port, client_id=args.client_id)
+
+
 def _cmd_camera(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()  # first: a stop during start-up is a clean stop too
     from adapters.camera import CameraWorker
@@ -259,6 +287,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.broker:
         _broker(args.broker, "demo")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
+    if args.centre:
+        from simulators.centre_demo import CentreDemo
+
+        return CentreDemo(Path(args.data) / "centre", http).run()
     return Demo(Path(args.data), http, args.broker, rtsp=not args.no_rtsp).run()
 
 
@@ -410,6 +442,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     camera.set_defaults(func=_cmd_camera)
 
+    centre = sub.add_parser("centre", help="a joint command centre fed by several sites")
+    centre.add_argument("--centre", required=True, help="centre file (YAML, docs/centre.md)")
+    centre.add_argument("--users", required=True, help="users file (YAML); each with a desk")
+    centre.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    centre.add_argument("--db", help="SQLite path or postgresql:// URL (default: in --data)")
+    centre.add_argument("--data", default="data", help="data folder for the default SQLite store")
+    centre.add_argument("--http", default="127.0.0.1:8090", help="HOST:PORT to serve on")
+    centre.add_argument("--client-id", help="MQTT client id (default vigie-centre-<centre>)")
+    centre.set_defaults(func=_cmd_centre)
+
     _add_simulators_and_tools(sub)
     return parser
 
@@ -494,6 +536,11 @@ def _add_tools(sub: Any) -> None:
         help="HOST:PORT for the dashboard (default 127.0.0.1:8080, or a free port if in use)",
     )
     demo.add_argument("--broker", help="use this broker instead of starting one")
+    demo.add_argument(
+        "--centre",
+        action="store_true",
+        help="two sites (the railhead and a port) and a joint centre, bridged (docs/centre.md)",
+    )
     demo.add_argument(
         "--no-rtsp",
         action="store_true",

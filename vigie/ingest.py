@@ -189,10 +189,14 @@ class Ingest:
             m.accepted.inc(accepted)
         if dead:
             m.dead_letters.inc(dead)
-        changes = batch.all_changes()
+        self.notify(batch.all_changes())
+        self._limiter.flush()
+
+    def notify(self, changes: list[Change]) -> None:
+        """Hand committed changes to every subscriber (the service calls it for its
+        operators' decisions too, so that the joint centre's feed misses none)."""
         for subscriber in self.subscribers:
             subscriber(changes)
-        self._limiter.flush()
 
     def _count(self, p: Processed) -> None:
         m = self.metrics

@@ -47,6 +47,7 @@ from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
 from vigie.metrics import Metrics
 from vigie.reporting import ReportDesk
+from vigie.site_link import SiteLink
 from vigie.store import (
     AuditEntry,
     Batch,
@@ -155,6 +156,8 @@ class Service:
         # A batch may bring a deadline nearer (a device heard again after a loss, an
         # intelligence window): the deadline task recomputes its sleep after each.
         ingest.subscribers.append(lambda changes: self._wake_deadlines.set())
+        centre = self._centre_link(store)
+        ingest.subscribers.append(centre.committed)
         self._ingest = ingest
         video = self._video = CameraVideo(
             self.site, self.config.video, store=store, db=self._db, hub=self.hub,
@@ -163,12 +166,13 @@ class Service:
         ingest.subscribers.append(video)  # evidence clips for camera events
         self._bind_live_metrics(link)
         try:
-            async with link, asyncio.TaskGroup() as tasks:
+            async with link, centre, asyncio.TaskGroup() as tasks:
                 jobs = [
                     tasks.create_task(self._supervised("ingest", ingest.run)),
                     tasks.create_task(self._supervised("commits", pipeline.run)),
                     tasks.create_task(self._supervised("deadlines", self._deadlines)),
                     tasks.create_task(self._supervised("hub", self.hub.run)),
+                    tasks.create_task(self._supervised("centre link", centre.run)),
                 ]
                 if self.config.run_cameras and self.config.site_path:
                     jobs += [
@@ -196,6 +200,21 @@ class Service:
             await self._db(self._close_sessions)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
+
+    def _centre_link(self, store: Store) -> SiteLink:
+        """The feed to joint centres and their requests (docs/centre.md)."""
+        return SiteLink(
+            site=self.site,
+            broker=self.config.broker,
+            client_id=f"{self.config.client_id}-centre",
+            room=self,
+            store=store,
+            db=self._db,
+            pipeline=self._pipeline,
+            lock=self._lock,
+            registry=self.metrics.registry,
+            clock=self._clock,
+        )
 
     def _supervised(self, name: str, run: Callable[[], Any], vital: bool = True) -> Any:
         def failed(task: str, exc: BaseException) -> None:
@@ -379,7 +398,7 @@ class Service:
                 self.store.save_decision,
                 changes,
                 entry,
-                then=functools.partial(self.hub.publish, changes_json(changes), []),
+                then=functools.partial(self._on_disk, changes),
             )
         finally:
             self._lock.release()
@@ -389,6 +408,13 @@ class Service:
             raise StoreBusy(str(exc)) from exc
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    def _on_disk(self, changes: list[Change]) -> None:
+        """A person's change is on disk: to the screen, and to the subscribers of
+        committed changes (the joint centre's feed, vigie/site_link.py)."""
+        self.hub.publish(changes_json(changes), [])
+        if self._ingest is not None:
+            self._ingest.notify(changes)
 
     async def engine_change(
         self, change: Callable[[float], Sequence[Change]], what: str
@@ -406,7 +432,7 @@ class Service:
                 self.store.save_changes,
                 changes,
                 what,
-                then=functools.partial(self.hub.publish, changes_json(changes), []),
+                then=functools.partial(self._on_disk, changes),
             )
         finally:
             self._lock.release()
@@ -496,11 +522,14 @@ class Service:
     # -- views ---------------------------------------------------------------------------
 
     def picture(self, desk: str | None = None) -> dict[str, Any]:
+        return picture_for(self.whole_picture(), desk, self.intel_visible(desk))
+
+    def whole_picture(self) -> dict[str, Any]:
+        """The picture with every intelligence item: a joint centre's snapshot, which the
+        centre filters for each of its desks (docs/centre.md)."""
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
         picture = tactical_picture(self.site, self.engine, last_seen, self._clock())
-        if self._video is not None:
-            picture = self._video.annotate(picture)
-        return picture_for(picture, desk, self.intel_visible(desk))
+        return self._video.annotate(picture) if self._video is not None else picture
 
     # -- video (vigie/video.py, docs/video.md) -------------------------------------------
 

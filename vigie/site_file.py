@@ -55,3 +55,9 @@ def load_site(path: str | Path) -> Site:
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteError(source, [("", f"cannot read the site file: {exc}")]) from exc
     return parse_site_text(text, source)
+
+
+def read_yaml(text: str) -> Any:
+    """Safe YAML that refuses a key given twice, for Vigie's other files (the joint
+    centre's file, docs/centre.md); :class:`yaml.YAMLError` when it is not YAML."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass

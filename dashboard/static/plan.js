@@ -20,8 +20,10 @@ function centroid(points) {
 export class SitePlan {
   constructor(svg) {
     this.svg = svg;
-    this.zoneLayer = svg.querySelector("#zones");
-    this.deviceLayer = svg.querySelector("#devices");
+    // A page with one plan names its layers by id; the joint centre's, one plan per
+    // site, by class.
+    this.zoneLayer = svg.querySelector("#zones, g.zones");
+    this.deviceLayer = svg.querySelector("#devices, g.devices");
     this.zones = new Map();    // id -> {g, label, word}
     this.devices = new Map();  // id -> g
     this.siteKey = null;

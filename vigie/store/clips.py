@@ -1,4 +1,4 @@
-"""Evidence clips in the store (migration 7): one row per clip file, kept when the file
+"""Evidence clips in the store (migration 9): one row per clip file, kept when the file
 is removed by retention (``removed``, ``removed_why``), so that an incident says how
 many of its clips are gone and why. The files themselves live in the clip folder
 (docs/video.md); rows hold their names relative to it."""

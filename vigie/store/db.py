@@ -15,6 +15,9 @@ from typing import Any
 
 import psycopg
 
+INSERT_PARAMS = 900
+"""Values per multi-row INSERT: under SQLite's historical limit of 999 parameters."""
+
 
 class StoreError(RuntimeError):
     """The store could not be opened, migrated or written."""
@@ -80,6 +83,25 @@ class Database:
         rows = list(rows)
         if rows:
             self._conn.cursor().executemany(self.render(sql), rows)
+
+    def insert_rows(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows in few statements (``INSERT ... VALUES (...), (...), ...``).
+
+        Python's sqlite3 releases the GIL around every step, so ``executemany`` of 500
+        rows hands the GIL to the MQTT thread 500 times, each time perhaps waiting the
+        interpreter's switch interval to get it back; a statement of a hundred rows
+        does so once. The rows must all have as many values as ``columns`` names."""
+        if not rows:
+            return
+        width = len(rows[0])
+        chunk = max(1, INSERT_PARAMS // width)
+        one = "(" + ", ".join("?" * width) + ")"
+        cur = self._conn.cursor()
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            values = ", ".join([one] * len(part))
+            params = [v for row in part for v in row]
+            cur.execute(self.render(f"INSERT INTO {table} ({columns}) VALUES {values}"), params)  # noqa: S608 - names are constants
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self.execute(sql, params).fetchall())

@@ -89,7 +89,20 @@ MIGRATIONS: Final[list[list[str]]] = [
         "CREATE INDEX incident_intel_incident ON incident_intel (incident_id)",
         "CREATE INDEX intel_items_received ON intel_items (received_t)",
     ],
-    [  # 7: evidence clips (docs/video.md): the files, and what retention removed and why
+    [  # 7: who closed a walk test, and the disruption in the audit history of a
+        # resolution (protocol §11)
+        "ALTER TABLE audit ADD COLUMN disruption TEXT",
+        "ALTER TABLE walk_tests ADD COLUMN closed_by TEXT",
+        "CREATE INDEX crossings_test ON crossings (test_id)",
+    ],
+    [  # 8: the joint centre (docs/centre.md): each centre request answered once, whatever
+        # the redeliveries; the feed's epoch and sequence live in ``meta``
+        """CREATE TABLE centre_requests (
+            request TEXT PRIMARY KEY, centre TEXT NOT NULL, incident_id TEXT NOT NULL,
+            action TEXT NOT NULL, t {real} NOT NULL, status INTEGER NOT NULL,
+            reason TEXT NOT NULL)""",
+    ],
+    [  # 9: evidence clips (docs/video.md): the files, and what retention removed and why
         """CREATE TABLE clips (
             seq {serial}, incident_id TEXT NOT NULL REFERENCES incidents (id),
             camera TEXT NOT NULL, start_t {real} NOT NULL, end_t {real} NOT NULL,
@@ -97,25 +110,22 @@ MIGRATIONS: Final[list[list[str]]] = [
             removed {real}, removed_why TEXT)""",
         "CREATE INDEX clips_incident ON clips (incident_id)",
     ],
-    [  # 9 (7 and 8 are reserved for video and the centre: renumber at merge): who closed
-        # a walk test, and the disruption in the audit history of a resolution (§11)
-        "ALTER TABLE audit ADD COLUMN disruption TEXT",
-        "ALTER TABLE walk_tests ADD COLUMN closed_by TEXT",
-        "CREATE INDEX crossings_test ON crossings (test_id)",
-    ],
 ]
 
 
-def migrate(db: Database) -> int:
-    """Bring the schema up to date; returns the version now in force."""
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    rows = db.query("SELECT version FROM schema_version")
+def migrate(
+    db: Database, migrations: list[list[str]] = MIGRATIONS, table: str = "schema_version"
+) -> int:
+    """Bring the schema up to date; returns the version now in force. A joint centre's
+    store has its own list and version table (vigie/centre/store.py)."""
+    db.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
+    rows = db.query(f"SELECT version FROM {table}")  # noqa: S608 - constants only
     current = rows[0][0] if rows else 0
     if not rows:
-        db.execute("INSERT INTO schema_version (version) VALUES (0)")
-    for number, statements in enumerate(MIGRATIONS[current:], start=current + 1):
+        db.execute(f"INSERT INTO {table} (version) VALUES (0)")  # noqa: S608 - constants only
+    for number, statements in enumerate(migrations[current:], start=current + 1):
         for statement in statements:
             db.execute(statement)
-        db.execute("UPDATE schema_version SET version = ?", (number,))
+        db.execute(f"UPDATE {table} SET version = ?", (number,))  # noqa: S608 - constants only
     db.commit()
-    return len(MIGRATIONS)
+    return len(migrations)

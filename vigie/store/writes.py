@@ -70,10 +70,8 @@ def write_received(db: Database, entries: Iterable[Received]) -> None:
             elif p.verdict is Verdict.REJECTED and p.rejection is not None:
                 j = p.rejection
                 rejected.append((r.t, j.topic, j.reason.value, j.detail, j.prefix))
-    db.executemany(
-        "INSERT INTO messages (received, topic, device, msg_id, event, zone, device_ts,"
-        " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        accepted,
+    db.insert_rows(
+        "messages", "received, topic, device, msg_id, event, zone, device_ts, payload", accepted
     )
     db.executemany(
         "INSERT INTO rejects (received, topic, reason, detail, prefix) VALUES (?, ?, ?, ?, ?)",

@@ -1,0 +1,261 @@
+// The joint centre's page: sign in, then every site the desk sees over /ws, one plan per
+// site side by side and one joint queue. A site whose link is lost is greyed and says as
+// of when; the whole page is called live only while the websocket is open and unbroken.
+import "./centre_i18n.js";
+import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
+import { SitePlan } from "./plan.js";
+import { JointQueue } from "./joint_queue.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+const api = {
+  async request(method, path, body) {
+    const res = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 401) { showLogin(); throw new Error("401"); }
+    if (!res.ok) {
+      let detail = res.statusText;
+      try { detail = (await res.json()).detail ?? detail; } catch { /* not JSON */ }
+      throw new Error(`${res.status} ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+    }
+    return res.json();
+  },
+  get(path) { return this.request("GET", path); },
+  post(path, body) { return this.request("POST", path, body); },
+};
+
+const queue = new JointQueue({
+  list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
+  template: $("#incident-template"), api, onError: (msg) => alert(msg),
+});
+const sites = new Map();    // site -> {card, plan, view}
+let me = null;
+let desk = null;
+let ws = null;
+let seq = null;
+let retry = 0;
+let dirty = false;
+
+// -- connection ------------------------------------------------------------------
+
+function setLive(live) {
+  $("#connection").dataset.connection = live ? "live" : "reconnecting";
+  $("#connection-text").dataset.i18n = live ? "live" : "reconnecting";
+  $("#connection-text").textContent = t(live ? "live" : "reconnecting");
+  $("#app").classList.toggle("stale", !live);
+}
+
+function connect() {
+  if (ws) return;
+  setLive(false);
+  seq = null;
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws = socket;
+  socket.onmessage = (m) => receive(JSON.parse(m.data));
+  socket.onopen = () => { retry = 0; };
+  socket.onclose = () => {
+    if (ws !== socket) return;
+    ws = null;
+    setLive(false);
+    if (!me) return;
+    setTimeout(async () => {
+      try { await api.get("/api/me"); } catch { if (!me) return; }
+      if (me) connect();
+    }, Math.min(5000, 250 * 2 ** retry++));
+  };
+}
+
+function receive(msg) {
+  if (msg.type === "snapshot") {
+    applySnapshot(msg.picture);
+    seq = msg.seq;
+    setLive(true);
+    return;
+  }
+  if (msg.type !== "update" || seq === null) return;
+  if (msg.seq !== seq + 1) {
+    setLive(false);
+    seq = null;
+    ws?.send(JSON.stringify({ type: "snapshot" }));
+    return;
+  }
+  seq = msg.seq;
+  applyUpdate(msg);
+}
+
+// -- the sites ---------------------------------------------------------------------
+
+function siteCard(view) {
+  let entry = sites.get(view.site);
+  if (!entry) {
+    const card = $("#site-template").content.firstElementChild.cloneNode(true);
+    card.dataset.site = view.site;
+    const svg = card.querySelector("svg");
+    svg.dataset.site = view.site;
+    svg.setAttribute("aria-label", view.name);
+    $("#sites").appendChild(card);
+    entry = { card, plan: new SitePlan(svg), view };
+    sites.set(view.site, entry);
+  }
+  return entry;
+}
+
+function drawSite(view) {
+  const entry = siteCard(view);
+  entry.view = view;
+  entry.card.querySelector(".site-name").textContent = view.name;
+  queue.names.set(view.site, view.name);
+  entry.plan.draw(view);
+  entry.faults = new Map(view.faults.map((f) => [f.number, f]));
+  showLink(view);
+  showFaults(entry);
+}
+
+function showLink(state) {
+  const entry = sites.get(state.site);
+  if (!entry) return;
+  Object.assign(entry.view, state);
+  entry.card.dataset.link = state.link;
+  entry.card.querySelector("svg").dataset.link = state.link;
+  const label = entry.card.querySelector(".link");
+  label.dataset.link = state.link;
+  if (state.link === "up") label.textContent = t("link_up");
+  else if (state.as_of) label.textContent = `${t("link_lost")} — ${t("as_of")} ${clock(state.as_of)}`;
+  else label.textContent = `${t("link_lost")} — ${t("never_heard")}`;
+  queue.setLink(state.site, state.link);
+}
+
+function showFaults(entry) {
+  const n = entry.faults.size;
+  const line = entry.card.querySelector(".site-faults");
+  line.hidden = n === 0;
+  line.textContent = `${t("faults_count")} ${[...entry.faults.values()].map((f) => f.sensor).join(", ")}`;
+}
+
+function applySnapshot(picture) {
+  $("#centre-name").textContent = picture.name;
+  const seen = new Set(picture.sites.map((s) => s.site));
+  for (const [site, entry] of sites) if (!seen.has(site)) { entry.card.remove(); sites.delete(site); }
+  queue.clear();
+  for (const view of picture.sites) {
+    drawSite(view);
+    for (const inc of view.incidents) queue.upsert(inc);
+  }
+  $("#sites").dataset.count = String(picture.sites.length);
+  schedule();
+}
+
+function applyUpdate(frame) {
+  if (frame.changes.some((c) => c.type === "site")) {
+    // A site's copy was replaced whole (it caught up by a snapshot): this frame mixes
+    // changes from before and after, so take the whole picture again.
+    seq = null;
+    ws?.send(JSON.stringify({ type: "snapshot" }));
+    return;
+  }
+  for (const view of frame.incidents) queue.upsert(view);
+  for (const c of frame.changes) {
+    const entry = sites.get(c.site);
+    if (c.type === "link") showLink(c);
+    else if (c.type === "reply") queue.reply(c);
+    else if (!entry) continue;
+    else if (c.type === "zone") entry.plan.setZone(c.id, c.state, c.degraded);
+    else if (c.type === "device") entry.plan.setDevice(c.id, c);
+    else if (c.type === "fault") {
+      if (c.change === "raised") entry.faults.set(c.fault.number, c.fault);
+      else entry.faults.delete(c.fault.number);
+      const faulty = [...entry.faults.values()].some((f) => f.sensor === c.fault.sensor);
+      entry.plan.setDevice(c.fault.sensor, { health: faulty ? "faulty" : "ok" });
+      showFaults(entry);
+    }
+  }
+  schedule();
+}
+
+function schedule() {
+  if (dirty) return;
+  dirty = true;
+  requestAnimationFrame(() => { dirty = false; queue.render(); });
+}
+
+// -- session -----------------------------------------------------------------------
+
+function showLogin() {
+  me = null;
+  ws?.close();
+  ws = null;
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  $("#logout").hidden = true;
+  $("#whoami").textContent = "";
+  setLive(false);
+}
+
+function whoami() {
+  if (!me || !desk) return "";
+  const acts = desk.acts && me.may_act ? "" : ` (${t("watch_only")})`;
+  return `${me.name} · ${t(`role_${me.role}`)} · ${t("desk")} ${desk.name}${acts}`;
+}
+
+async function showApp(user) {
+  me = user;
+  desk = await api.get("/api/desk");
+  queue.mayAct = user.may_act && desk.acts;
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  $("#logout").hidden = false;
+  $("#whoami").textContent = whoami();
+  document.body.dataset.role = user.role;
+  document.body.dataset.desk = desk.id;
+  connect();
+}
+
+function markLanguage() {
+  for (const b of document.querySelectorAll("[data-lang]")) {
+    b.classList.toggle("current", b.dataset.lang === document.documentElement.lang);
+    b.setAttribute("aria-pressed", String(b.dataset.lang === document.documentElement.lang));
+  }
+}
+
+async function start() {
+  setLanguage(initialLanguage());
+  document.title = t("centre_title");
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => {
+      setLanguage(button.dataset.lang);
+      document.title = t("centre_title");
+      markLanguage();
+      for (const entry of sites.values()) { entry.plan.relabel(); showLink(entry.view); showFaults(entry); }
+      queue.relabel();
+      $("#whoami").textContent = whoami();
+      schedule();
+    });
+  }
+  markLanguage();
+  $("#login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const res = await fetch("/api/login", {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: form.get("username"), token: form.get("token") }),
+    });
+    $("#login-error").hidden = res.ok;
+    if (res.ok) {
+      e.target.reset();
+      await showApp(await api.get("/api/me"));
+    }
+  });
+  $("#logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+    showLogin();
+  });
+  setInterval(() => { if (me) queue.tick(); }, 1000);
+  try { await showApp(await api.get("/api/me")); } catch { showLogin(); }
+}
+
+window.vigie = { receive, queue, sites };
+
+start();
