@@ -34,6 +34,7 @@ from dashboard.hub import Hub
 from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SESSION_COOKIE, SessionBook, SessionPolicy, SessionStore
+from dashboard.video_api import VideoRoom, video_routes
 from dashboard.walk_api import (
     FAR_FUTURE,
     ReportOffice,
@@ -58,7 +59,7 @@ MAX_LISTED: Final = 10_000
 __all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
-class ControlRoom(SessionStore, IntelRoom, Protocol):
+class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
@@ -137,6 +138,7 @@ def create_app(
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
     intel_routes(app, room)
+    video_routes(app, room)
     walk_test_routes(app, room.walk_tests)
     report_routes(app, room.reports, clock)
     _websocket_route(app, room)

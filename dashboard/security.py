@@ -135,8 +135,9 @@ def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
         connect += f" ws://{host} wss://{host}"
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        # media-src blob: the live view plays a MediaSource object URL (docs/video.md)
+        f"media-src 'self' blob:; connect-src {connect}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
     )
     headers = [
         (b"content-security-policy", policy.encode()),

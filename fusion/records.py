@@ -70,6 +70,17 @@ class StillRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ClipRecord:
+    """An evidence clip kept for an incident: one camera's video, one stream format."""
+
+    seq: int
+    camera: str
+    start: float  # wall-clock arrival of its first frame (a keyframe)
+    end: float  # and of its last
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentTrail:
     """Everything that happened to one incident, in order."""
 
@@ -77,3 +88,5 @@ class IncidentTrail:
     commands: tuple[CommandRecord, ...]
     history: tuple[AuditRecord, ...]
     evidence: tuple[StillRecord, ...]
+    clips: tuple[ClipRecord, ...] = ()
+    clips_removed: int = 0  # clips retention has removed since

@@ -84,6 +84,26 @@ class Camera(_Model):
     zones: dict[str, list[Point]] = Field(default_factory=dict)
     position: Point | None = None
     name: str = ""
+    pre_capture_s: float = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="Evidence clips start this long before an incident's first event from "
+        "this camera (docs/protocol.md §12). The service keeps this much recent video in "
+        "memory per camera, hence the cap.",
+    )
+    post_capture_s: float = Field(
+        default=10,
+        ge=0,
+        le=600,
+        description="and end this long after its last event from this camera.",
+    )
+    live_feed: str | None = Field(
+        default=None,
+        pattern=r"^wss?://[^\s/]+/\S*$",
+        description="Where this camera's worker serves its live feed (ws://host:port/live) "
+        "when the service does not run the worker itself (vigie serve --no-cameras).",
+    )
 
 
 class IntelSource(_Model):

@@ -32,7 +32,7 @@ from fusion.events import DeviceEvent
 from fusion.faults import Fault
 from fusion.incidents import IncidentView
 from fusion.intel import INFORMATION_WORDS, SOURCE_WORDS, IntelItem
-from fusion.records import IncidentRecord, IncidentTrail
+from fusion.records import ClipRecord, IncidentRecord, IncidentTrail
 from fusion.walktests import DETECTION_WINDOW_S, CrossingView, WalkTestChanged, WalkTestView
 
 # -- the replay report's shapes (§6) --- ------------------------------------------------
@@ -146,7 +146,7 @@ def stored_incident_json(r: IncidentRecord) -> dict[str, Any]:
 
 def incident_detail_json(r: IncidentRecord, trail: IncidentTrail) -> dict[str, Any]:
     """``GET /api/incidents/{id}``: the incident with its events, floodlight commands,
-    evidence stills and audit history."""
+    evidence stills and clips, and audit history."""
     return {
         **stored_incident_json(r),
         "events": [
@@ -179,7 +179,34 @@ def incident_detail_json(r: IncidentRecord, trail: IncidentTrail) -> dict[str, A
             {"seq": s.seq, "camera": s.camera, "t": s.t, "zone": s.zone, "id": s.msg_id}
             for s in trail.evidence
         ],
+        "clips": [clip_json(c) for c in trail.clips],
+        "clips_removed": trail.clips_removed,
     }
+
+
+def clip_json(c: ClipRecord) -> dict[str, Any]:
+    """An evidence clip of an incident (docs/protocol.md §12): its camera, the wall-clock
+    times of its first and last frames, and where the API serves it."""
+    return {
+        "id": c.seq,
+        "camera": c.camera,
+        "start": c.start,
+        "end": c.end,
+        "url": f"/api/clips/{c.seq}.mp4",
+        "bytes": c.size,
+    }
+
+
+def recording_json(camera: str, fault: str | None, t: float) -> dict[str, Any]:
+    """A camera's evidence recording stopped (``fault``: why, e.g. a full disk) or
+    working again (None): on the websocket, and per camera in the picture (§12)."""
+    return {"type": "recording", "camera": camera, "t": t, "ok": fault is None, "fault": fault}
+
+
+def clip_kept_json(incident_id: str, clip: ClipRecord) -> dict[str, Any]:
+    """On the websocket: a clip of ``incident_id`` is ready (the page's open detail
+    fetches the incident again)."""
+    return {"type": "clip", "incident": incident_id, "clip": clip_json(clip)}
 
 
 _INCIDENT_CHANGES: dict[type, str] = {

@@ -212,6 +212,8 @@ class Demo:
             str(users_file),
             "--db",
             str(self.data / "vigie.db"),
+            "--data",  # evidence clips in data/demo/clips
+            str(self.data),
             "--broker",
             str(broker),
             "--http",

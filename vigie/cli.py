@@ -106,6 +106,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "no --users file: nobody can sign in to the API or the dashboard"
         )
     db = args.db or str(Path(args.data) / f"{site.site}.db")
+    try:
+        video = _video_settings(args)
+    except ValueError as exc:
+        print(f"vigie serve: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return serve(
         site,
         broker,
@@ -116,7 +121,45 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         run_cameras=not args.no_cameras,
         site_path=str(Path(args.site).resolve()),
+        video=video,
     )
+
+
+def _video_settings(args: argparse.Namespace) -> Any:
+    """Where clips go and how long they stay (docs/video.md, "Clips")."""
+    from pydantic import ValidationError
+
+    from vigie.config import VideoSettings
+
+    given: dict[str, Any] = {"clip_folder": args.clip_folder or Path(args.data) / "clips"}
+    if args.clip_keep_days is not None:
+        given["clip_keep_days"] = args.clip_keep_days
+    if args.clip_budget is not None:
+        given["clip_budget_bytes"] = _size(args.clip_budget, "--clip-budget")
+    if args.clip_reserve is not None:
+        given["clip_reserve_bytes"] = _size(args.clip_reserve, "--clip-reserve")
+    try:
+        return VideoSettings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ValueError(f"--{str(err['loc'][-1]).replace('_', '-')}: {err['msg']}") from exc
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _size(text: str, option: str) -> int:
+    """A size in bytes, or with a K, M, G or T suffix (powers of 1024)."""
+    number, unit = text.strip().rstrip("Bb"), ""
+    if number[-1:].upper() in _UNITS:
+        number, unit = number[:-1], number[-1].upper()
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"{option}: not a size: {text!r} (e.g. 500M, 20G)") from None
+    if not 0 <= value < 2**62:
+        raise ValueError(f"{option}: out of range: {text!r}")
+    return int(value * _UNITS[unit])
 
 
 def _cmd_centre(args: argparse.Namespace) -> int:
@@ -154,18 +197,31 @@ def _cmd_camera(args: argparse.Namespace) -> int:
     site = _site(args.site)
     broker = _broker(args.broker, "camera")
     try:
-        worker = CameraWorker(site, args.camera, broker, fps=args.fps)
-    except KeyError as exc:
+        live = _live_address(args.live)
+        worker = CameraWorker(site, args.camera, broker, fps=args.fps, live=live)
+    except (KeyError, ValueError) as exc:
         print(f"vigie camera: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        print(f"vigie camera: cannot serve the live feed on {args.live}: {exc}", file=sys.stderr)
+        return 1
     worker.run(stop)
     if not worker.released:
-        # A reader thread still inside OpenCV aborts the interpreter's shutdown
+        # A reader thread still inside FFmpeg aborts the interpreter's shutdown
         # (SIGABRT, "FATAL: exception not rethrown"): leave without one.
         logging.shutdown()
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def _live_address(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    try:
+        return _http_address(text)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("--http", "--live")) from None
 
 
 def _cmd_simulate_camera(args: argparse.Namespace) -> int:
@@ -368,6 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT to serve on")
     serve.add_argument("--client-id", help="MQTT client id (default vigie-<site>)")
     serve.add_argument("--no-cameras", action="store_true", help="do not start camera workers")
+    serve.add_argument("--clip-folder", help="evidence clips' folder (default: clips in --data)")
+    serve.add_argument(
+        "--clip-keep-days", type=float, help="keep clips this long after resolution (30)"
+    )
+    serve.add_argument("--clip-budget", help="disk budget of the clips, e.g. 50G (50G)")
+    serve.add_argument("--clip-reserve", help="clips stop with less free disk than this (512M)")
     serve.set_defaults(func=_cmd_serve)
 
     camera = sub.add_parser("camera", help="one camera worker: RTSP in, camera events out")
@@ -375,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_argument("--camera", required=True, help="camera id in the site file")
     camera.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
     camera.add_argument("--fps", type=float, default=5.0, help="frames analysed per second")
+    camera.add_argument(
+        "--live", help="HOST:PORT to serve the live feed on (vigie serve passes one)"
+    )
     camera.set_defaults(func=_cmd_camera)
 
     centre = sub.add_parser("centre", help="a joint command centre fed by several sites")

@@ -18,7 +18,7 @@ from dashboard.api import WebSettings, create_app
 from dashboard.auth import Users
 from dashboard.sessions import SessionPolicy
 from fusion.site import Site
-from vigie.config import ServiceConfig
+from vigie.config import ServiceConfig, VideoSettings
 from vigie.service import Service
 from vigie.store import StoreError
 
@@ -94,6 +94,7 @@ def serve(
     client_id: str | None = None,
     run_cameras: bool = True,
     site_path: str | None = None,
+    video: VideoSettings | None = None,
 ) -> int:
     try:
         settings = web_settings(os.environ)
@@ -101,7 +102,13 @@ def serve(
         log.error("vigie serve: %s", exc)
         return 2
     config = ServiceConfig(
-        site, broker, db_url, client_id or f"vigie-{site.site}", run_cameras, site_path
+        site,
+        broker,
+        db_url,
+        client_id or f"vigie-{site.site}",
+        run_cameras,
+        site_path,
+        video or VideoSettings(),
     )
     service = Service(config)
     app = build_app(service, users, settings)

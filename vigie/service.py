@@ -16,11 +16,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
 import orjson
 
 from adapters.mqtt import MqttLink
+from adapters.video.live import Fanout
 from dashboard.api import StoreBusy
 from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
@@ -57,6 +59,7 @@ from vigie.store import (
 )
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
+from vigie.video import CameraVideo, local_port
 from vigie.walk_tests import WalkTestDesk
 
 log = logging.getLogger("vigie.service")
@@ -94,6 +97,7 @@ class Service:
         self._ingest: Ingest | None = None
         self._pipeline = CommitPipeline(self._pool)
         self._link: MqttLink | None = None
+        self._video: CameraVideo | None = None
         self._wake_deadlines = asyncio.Event()
         self.walk_tests = WalkTestDesk(
             self.site,
@@ -155,6 +159,11 @@ class Service:
         centre = self._centre_link(store)
         ingest.subscribers.append(centre.committed)
         self._ingest = ingest
+        video = self._video = CameraVideo(
+            self.site, self.config.video, store=store, db=self._db, hub=self.hub,
+            registry=m.registry, clock=self._clock,
+        )  # fmt: skip
+        ingest.subscribers.append(video)  # evidence clips for camera events
         self._bind_live_metrics(link)
         try:
             async with link, centre, asyncio.TaskGroup() as tasks:
@@ -176,12 +185,17 @@ class Service:
                         )
                         for c in self.site.cameras
                     ]
+                jobs += [
+                    tasks.create_task(self._supervised(name, run, vital=False))
+                    for name, run in video.jobs()
+                ]
                 try:
                     yield
                 finally:
                     for job in jobs:
                         job.cancel()
         finally:
+            await video.close()
             self.reports.close()
             await self._db(self._close_sessions)
             await self._db(store.close)
@@ -281,6 +295,9 @@ class Service:
         """One camera's worker, in its own process: video analysis never shares the
         service's interpreter. The supervisor starts it again if it dies."""
         assert self.config.site_path is not None
+        live = f"127.0.0.1:{local_port()}"  # where it serves its live feed (docs/video.md)
+        if self._video is not None:
+            self._video.set_feed(camera, f"ws://{live}/live")
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -292,6 +309,8 @@ class Service:
             camera,
             "--broker",
             str(self.config.broker),
+            "--live",
+            live,
         )
         try:
             code = await proc.wait()
@@ -509,7 +528,19 @@ class Service:
         """The picture with every intelligence item: a joint centre's snapshot, which the
         centre filters for each of its desks (docs/centre.md)."""
         last_seen = self._ingest.last_seen if self._ingest is not None else {}
-        return tactical_picture(self.site, self.engine, last_seen, self._clock())
+        picture = tactical_picture(self.site, self.engine, last_seen, self._clock())
+        return self._video.annotate(picture) if self._video is not None else picture
+
+    # -- video (vigie/video.py, docs/video.md) -------------------------------------------
+
+    def live_feed(self, camera: str) -> Fanout | None:
+        return self._video.fanout(camera) if self._video is not None else None
+
+    async def clip_file(self, seq: int) -> Path | None:
+        if self._video is None:
+            return None
+        name = await self._db(self.store.clip_name, seq)
+        return self._video.clip_path(name) if name is not None else None
 
     async def incidents(
         self,

@@ -60,9 +60,14 @@ class CameraAnalyser:
         self._motion_sent: dict[str, float] = {}
         self._person_sent: dict[str, float] = {}
         self._person_seen: dict[str, float] = {}
+        self._size: tuple[int, ...] | None = None
 
     def analyse(self, frame: MatLike, now: float) -> list[Observation]:
         """What this frame shows, after persistence and repeat limits."""
+        if frame.shape[:2] != self._size:
+            if self._size is not None:
+                self._new_picture()
+            self._size = frame.shape[:2]
         grey = self.motion.prepare(frame)
         out: list[Observation] = []
         self._frames += 1
@@ -82,6 +87,16 @@ class CameraAnalyser:
         people = self.people.detect(frame, blobs) if blobs else []
         out.extend(self._persons(people, now))
         return out
+
+    def _new_picture(self) -> None:
+        """The camera changed resolution (a new stream format, maybe a new crop): what
+        was learnt of the old picture (background, tracks, reference view) starts again.
+        A tamper in force stays until its own end."""
+        self.motion = MotionDetector()
+        self.tracker = PersonTracker()
+        self._moving.clear()
+        if self.tamper.active is None:
+            self.tamper = TamperDetector()
 
     def _motion(self, blobs: list[Blob], now: float) -> list[Observation]:
         in_zone: dict[str, Blob] = {}

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -61,6 +62,7 @@ class ClipRecorder:
         self._first = 0.0
         self._last = 0.0
         self._synced = False
+        self._ended = False  # the first frame past the end is written: nothing more
 
     def begin(self, gops: Iterable[tuple[Segment | None, list[Segment]]]) -> None:
         """Start from the ring: GOPs from the keyframe at or before ``start``."""
@@ -77,22 +79,28 @@ class ClipRecorder:
         return now > self.end + FINISH_GRACE_S
 
     def add(self, segment: Segment) -> bool:
-        """Write one segment; True once a frame past the end has arrived (finish now)."""
+        """Write one segment; True once a frame past the end has arrived (finish now).
+        That frame is written too, so that the clip covers its end whatever the frame
+        rate."""
+        if self._ended:
+            return True
         if segment.kind is SegmentKind.INIT:
             if self._file is not None:
                 self._close_part()  # a new format: a new part
             self._init, self._synced = segment, False
             return False
         if segment.t > self.end:
-            return True
+            self._ended = True
+            if self._file is None:
+                return True
         if self._init is None or not (self._synced or segment.keyframe):
-            return False
+            return self._ended
         if self._file is None:
             self._open_part(segment.t)
         self._synced = True
         self._write(segment.payload)
         self._last = segment.t
-        return False
+        return self._ended
 
     def finish(self) -> list[ClipFile]:
         if self._file is not None:
@@ -137,7 +145,10 @@ class ClipRecorder:
             raise ClipError(f"cannot close clip {self.key}/{self.camera}: {exc}") from exc
         finally:
             self._file = None
-        target = source.with_suffix(".mp4")
+        first = datetime.fromtimestamp(self._first, UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+        # The final name is unique: an incident may have several clips of one camera
+        # (a later event after a clip ended, a restart of the service).
+        target = source.with_name(f"{source.stem}.{first}Z.mp4")
         remux(source, target)
         source.unlink(missing_ok=True)
         size = target.stat().st_size

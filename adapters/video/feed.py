@@ -21,6 +21,7 @@ from typing import Final
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
 from adapters.video.clips import ClipError, ClipFile, ClipRecorder
@@ -39,6 +40,10 @@ RING_MARGIN_S: Final = 5.0
 a moment after the frame it was seen on."""
 
 RING_MAX_BYTES: Final = 64 * 1024 * 1024
+
+HANDLER_CHECK_S: Final = 0.5
+"""A feed connection notices that it was closed within this even when the camera sends
+nothing (a stalled camera must not keep a worker from stopping)."""
 
 PING_S: Final = 10.0
 """Keepalive towards the worker: a worker whose machine vanished is noticed in 20 s."""
@@ -85,13 +90,15 @@ class FeedServer:
         viewer = self.fanout.join(ready.set)
         try:
             while True:
-                ready.wait(1.0)
+                ready.wait(HANDLER_CHECK_S)
                 ready.clear()
                 for data in viewer.take():
                     conn.send(data)
                 if viewer.closed:
                     conn.close(1013, viewer.closed)
                     return
+                if conn.protocol.state is not State.OPEN:
+                    return  # closed by the service, or the server stops: even with no video
         except ConnectionClosed:
             return
         finally:
@@ -131,6 +138,7 @@ class CameraFeed:
         self._recorders: dict[str, ClipRecorder] = {}
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"clips-{camera}")
         self.connected = False
+        self._timeline = False  # video has been sent to viewers since the last connection
 
     async def run(self) -> None:
         """One connection to the worker's feed, until it closes."""
@@ -140,8 +148,11 @@ class CameraFeed:
             ping_interval=PING_S, ping_timeout=PING_S,
         ) as ws:  # fmt: skip
             # A new connection may be a new worker, whose timeline starts again: viewers
-            # start again too (the page reconnects at once).
-            self.fanout.close_all(FEED_RESTARTED)
+            # of the old one start again too (the page reconnects at once). Viewers that
+            # joined before any video came are waiting for a keyframe: they stay.
+            if self._timeline:
+                self.fanout.close_all(FEED_RESTARTED)
+                self._timeline = False
             self.connected = True
             try:
                 async for message in ws:
@@ -159,16 +170,16 @@ class CameraFeed:
             log.warning("camera %s: bad segment (%s): %r", self.camera, exc, message[:16])
             return
         self.counts.segments += 1
+        self._timeline = True
         self.fanout.publish_message(out)
         if segment.kind is SegmentKind.INIT:
             self.ring.set_header(segment)
         else:
             self.ring.add(segment)
         for key, recorder in list(self._recorders.items()):
+            self._on_disk(key, recorder.add, segment)
             if segment.t > recorder.end and segment.kind is not SegmentKind.INIT:
-                self._finish(key)
-            else:
-                self._on_disk(key, recorder.add, segment)
+                self._finish(key)  # with the first frame past the end: the clip covers it
 
     def record(self, key: str, start: float, end: float) -> None:
         """Cover ``start``..``end`` (wall clock) in clip ``key`` (an incident): a new clip
@@ -180,6 +191,16 @@ class CameraFeed:
         recorder = ClipRecorder(key, self.camera, self.clip_folder, start, end)
         self._recorders[key] = recorder
         self._on_disk(key, recorder.begin, list(self.ring.since(start)))
+
+    @property
+    def recording(self) -> int:
+        """Clips in progress."""
+        return len(self._recorders)
+
+    def stop_recording(self) -> None:
+        """Finish every clip in progress now, with what it has (the disk is filling up)."""
+        for key in list(self._recorders):
+            self._finish(key)
 
     def finish_due(self, now: float | None = None) -> None:
         """Finish the clips whose end has passed with no frame after it (stalled feed)."""

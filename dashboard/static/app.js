@@ -5,6 +5,7 @@ import { SitePlan } from "./plan.js";
 import { IncidentQueue } from "./queue.js";
 import { IntelPanel } from "./intel.js";
 import { ReportLinks, WalkTestPanel } from "./walk.js";
+import { CameraPanel } from "./cameras.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -41,6 +42,11 @@ const walk = new WalkTestPanel({
   root: $("#walk-panel"), template: $("#walk-test-template"), api, onError: (msg) => alert(msg),
 });
 const reportLinks = new ReportLinks($("#reports-panel"), language);
+const cameras = new CameraPanel({
+  list: $("#cameras"), views: $("#live-views"), empty: $("#no-cameras"),
+  faults: $("#recording-faults"),
+});
+queue.extraDetail = (box, data) => cameras.detail(box, data);
 const faults = new Map();   // number -> fault
 let me = null;
 let ws = null;
@@ -107,6 +113,8 @@ function applySnapshot(picture) {
   intel.setZones(picture.zones);
   intel.draw(picture.intel ?? []);
   plan.draw(picture);
+  cameras.draw(picture);
+  cameras.bindPlan($("#plan"));
   queue.clear();
   for (const view of picture.incidents) queue.upsert(view);
   faults.clear();
@@ -136,6 +144,8 @@ function applyUpdate(frame) {
     else if (c.type === "watch") plan.setWatch(c.id, c.watch);
     else if (c.type === "command") plan.setDevice(c.floodlight, {});
     else if (c.type === "walk_test") walk.apply(c);
+    else if (c.type === "recording") { cameras.recording(c); faultsDirty = true; }
+    else if (c.type === "clip") queue.touched(c.incident);
     else if (c.type === "incident" && c.change === "confirmed") {
       const entry = queue.items.get(c.id);
       if (entry && entry.view.priority >= 4) { alarmNew = true; flag(c.id); }
@@ -180,7 +190,7 @@ function renderFaults() {
     return li;
   });
   list.replaceChildren(...items);
-  $("#no-faults").hidden = items.length > 0;
+  $("#no-faults").hidden = items.length > 0 || cameras.faulty;
 }
 
 // -- alerts ------------------------------------------------------------------------
@@ -215,6 +225,7 @@ function setMuted(value) {
 
 function showLogin() {
   me = null;
+  cameras.stopAll();
   ws?.close();
   ws = null;
   $("#app").hidden = true;
@@ -251,6 +262,7 @@ async function start() {
       intel.relabel();
       walk.relabel();
       reportLinks.relabel();
+      cameras.relabel();
       if (me) $("#whoami").textContent = `${me.name} · ${t(`role_${me.role}`)}`;
       faultsDirty = true;
       render();

@@ -240,6 +240,7 @@ export class IncidentQueue {
         box.appendChild(img);
       }
     }
+    this.extraDetail?.(detail, data);  // the cameras live and the clips (cameras.js)
     if (data.commands.length) {
       text(detail, "h4", t("commands"));
       const cmds = text(detail, "ul", "");

@@ -18,14 +18,15 @@ from pathlib import Path
 import cv2
 import pytest
 
-from adapters.video.clips import StoredClip, plan_retention
+from adapters.video.clips import ClipRecorder, StoredClip, plan_retention
 from adapters.video.feed import CameraFeed, FeedServer, LiveTap
+from adapters.video.fmp4 import Fmp4Muxer
 from adapters.video.stream import READ_TIMEOUT_S, RtspStream
 from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene
 from simulators.troubled_cameras import TroubledCameras
 from tests.adapters.live_rig import LiveRig
-from tests.adapters.video_helpers import decoded_stamps
+from tests.adapters.video_helpers import decoded_stamps, encoded
 from tests.peers import free_port
 
 PRE_S, POST_S = 3.0, 2.0
@@ -162,6 +163,20 @@ def test_a_resolution_change_during_a_clip_starts_a_new_part(tmp_path: Path) -> 
     assert all(len(s) == 1 for s in sizes)  # each part one format
     assert sizes[0] != sizes[1]
     assert parts[0].end <= parts[1].start
+
+
+def test_a_clip_of_a_camera_with_b_frames_keeps_every_frame_in_order(tmp_path: Path) -> None:
+    """Real footage often has B-frames (decoded in another order than shown)."""
+    packets = encoded(40, profile="high", bframes=2, gop=20)
+    assert any(p.pts != p.dts for p in packets), "B-frames indeed"
+    muxer = Fmp4Muxer()
+    recorder = ClipRecorder("INC-9", "cam", tmp_path, 1_000_000.0, 1_000_000.0 + 60)
+    for segment in (s for p in packets for s in muxer.push(p)):
+        recorder.add(segment)
+    [clip] = recorder.finish()
+    stamps = [s for s, _, _, _ in decoded_stamps(clip.path)]
+    assert len(stamps) == 40 and None not in stamps
+    assert all(b > a for a, b in itertools.pairwise(stamps))  # type: ignore[operator]
 
 
 def test_retention_removes_expired_then_oldest_resolved_never_open_ones() -> None:

@@ -4,6 +4,12 @@ no queue grows without bound."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+from websockets.sync.client import connect
+
+from adapters.video.feed import FeedServer
 from adapters.video.fmp4 import Fmp4Muxer
 from adapters.video.live import (
     SKIPS_BEFORE_CLOSE,
@@ -95,3 +101,17 @@ def test_a_viewer_that_skipped_resumes_at_a_keyframe_in_the_new_format() -> None
     got = viewer.take()
     assert kinds(got)[:2] == [SegmentKind.INIT, SegmentKind.KEY]
     assert got[0] == second[0].wire()  # the init of the format in force
+
+
+def test_a_feed_server_stops_while_its_camera_sends_nothing() -> None:
+    """A stalled camera (nothing to send) must not keep the worker from stopping, nor
+    keep a closed connection's thread alive."""
+    server = FeedServer(Fanout()).start()
+    with connect(f"ws://127.0.0.1:{server.port}/live") as client:
+        client.send("hello")  # the connection is up; nothing will come back
+    stopping = threading.Thread(target=server.stop)
+    started = time.monotonic()
+    stopping.start()
+    stopping.join(10)
+    assert not stopping.is_alive(), "stop() returned"
+    print(f"stopped in {time.monotonic() - started:.2f} s")

@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,19 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from adapters.video.feed import FeedServer, LiveTap
-from adapters.video.live import SKIPS_BEFORE_CLOSE, TOO_SLOW, VIEWER_MAX_BYTES, serve_viewer
+from adapters.video.live import (
+    FEED_RESTARTED,
+    SKIPS_BEFORE_CLOSE,
+    TOO_SLOW,
+    VIEWER_MAX_BYTES,
+    serve_viewer,
+)
 from adapters.video.stream import READ_TIMEOUT_S, RtspStream
 from simulators.cameras import SimulatedCameras, rtsp_available
 from simulators.scene import Scene, Walker
 from simulators.troubled_cameras import TroubledCameras
 from tests.adapters.live_rig import LiveRig
+from tests.adapters.video_helpers import encoded
 from tests.peers import CHROMIUM_FLAGS, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -148,27 +156,32 @@ class StuckSocket:
 
 def test_a_viewer_that_cannot_keep_up_is_cut_with_bounded_memory(scene_rig: LiveRig) -> None:
     feed = scene_rig.feeds["cam"]
-    socket = StuckSocket()
+    # Start once video flows: a viewer cut because the feed (re)connected is another story.
+    wait_until(lambda: feed.connected and not feed.fanout.waiting(), 20, "video")
     peak = 0
-    result: list[str] = []
 
-    async def watch() -> None:
+    async def watch(socket: StuckSocket) -> str:
         task = asyncio.ensure_future(serve_viewer(socket, feed.fanout))
         nonlocal peak
         while not task.done():
             for viewer in list(feed.fanout._viewers):
                 peak = max(peak, viewer.queued_bytes)
             await asyncio.sleep(0.05)
-        result.append(task.result())
+        return task.result()
 
     assert scene_rig.loop is not None
-    done = asyncio.run_coroutine_threadsafe(watch(), scene_rig.loop)
-    done.result(timeout=40)
-    assert result == [TOO_SLOW]
-    assert feed.fanout.closed_slow == 1 and feed.fanout.viewers == 0
+    for _ in range(2):  # on a loaded machine the worker's feed may restart once meanwhile
+        socket = StuckSocket()
+        skips, cut = feed.fanout.skips, feed.fanout.closed_slow
+        why = asyncio.run_coroutine_threadsafe(watch(socket), scene_rig.loop).result(timeout=40)
+        if why != FEED_RESTARTED:
+            break
+        wait_until(lambda: feed.connected and not feed.fanout.waiting(), 20, "video again")
+    assert why == TOO_SLOW
+    assert feed.fanout.closed_slow == cut + 1 and feed.fanout.viewers == 0
     assert socket.sent == 1  # the first send never finished
     assert peak <= VIEWER_MAX_BYTES
-    assert feed.fanout.skips == SKIPS_BEFORE_CLOSE
+    assert feed.fanout.skips - skips == SKIPS_BEFORE_CLOSE
 
 
 def test_a_viewer_joining_a_camera_with_rare_keyframes_waits_then_plays(tmp_path: Path) -> None:
@@ -228,3 +241,36 @@ def test_a_restarted_worker_is_followed_by_the_page(tmp_path: Path) -> None:
         stop.set()
         stream.join(READ_TIMEOUT_S + 5)
         sim.stop()
+
+
+def test_a_camera_with_b_frames_plays_live(tmp_path: Path) -> None:
+    """Real footage and storage-tuned cameras send B-frames (decoded out of order): the
+    fragments carry their composition offsets and Chromium shows every frame in order."""
+    packets = encoded(200, profile="high", bframes=2, gop=20, size=(640, 360))
+    tap = LiveTap()
+    server = FeedServer(tap.fanout).start()
+    stop = threading.Event()
+
+    def play() -> None:  # as a camera would send them: 10 a second, arriving now
+        start = time.time()
+        for i, p in enumerate(packets):
+            if stop.is_set():
+                return
+            tap(replace(p, arrival=time.time()))
+            time.sleep(max(0.0, start + (i + 1) / 10 - time.time()))
+
+    threading.Thread(target=play, daemon=True).start()
+    rig = LiveRig({"cam": f"ws://127.0.0.1:{server.port}/live"}, tmp_path).start()
+    try:
+        with chromium_page() as page:
+            page.goto(rig.page_url(["cam"]))
+            wait_until(lambda: page.evaluate(STATE)["stamped"] >= 10, 15, "frames shown")
+            a = page.evaluate(STATE)
+            time.sleep(2)
+            b = page.evaluate(STATE)
+    finally:
+        stop.set()
+        rig.stop()
+        server.stop()
+    assert b["state"] == "playing" and b["t"] - a["t"] >= 1.5, (a, b)
+    assert b["lastStamp"] - a["lastStamp"] >= 1.5, (a, b)  # new frames, in order

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 
 import cv2
+from cv2.typing import MatLike
 
 from adapters.video.analyser import CameraAnalyser, Observation
 from adapters.video.regions import ZoneRegions
+from simulators.overlay import stamp
 from simulators.scene import Scene, SceneRenderer, Walker
 from tests.adapters.kerb_scene import CROSSER, KERB_SCENE_S, KERB_ZONES, kerb_scene, on_lawn
 
@@ -95,6 +97,37 @@ def test_a_defocused_camera_and_one_turned_away_are_tampers() -> None:
     for transform, detail in ((blur, "defocused"), (turned, "moved")):
         seen = run(Scene(vegetation=True), 16, transform)
         assert [(o.kind, o.detail) for _, o in seen if o.kind == "tamper"] == [("tamper", detail)]
+
+
+def with_clock(t: float, frame: MatLike) -> MatLike:
+    """A camera's on-screen clock (the simulator's, simulators/overlay.py) on every frame."""
+    frame = frame.copy()
+    stamp(frame, 1_800_000_000 + t, int(t * FPS))
+    return frame
+
+
+def test_an_on_screen_clock_hides_neither_a_covered_nor_a_defocused_lens() -> None:
+    seen = run(Scene(covered=(10.0, 20.0)), 30, with_clock)
+    kinds = [(o.kind, o.detail) for _, o in seen]
+    assert kinds == [("tamper", "covered"), ("tamper_cleared", None)]
+
+    def blurred(t: float, frame: MatLike) -> MatLike:
+        return with_clock(t, cv2.GaussianBlur(frame, (31, 31), 0) if t >= 8 else frame)
+
+    seen = run(Scene(vegetation=True), 16, blurred)
+    assert [(o.kind, o.detail) for _, o in seen if o.kind == "tamper"] == [("tamper", "defocused")]
+    assert not [o for _, o in run(Scene(vegetation=True, rain=True), 30, with_clock)
+                if o.kind.startswith("tamper")]  # fmt: skip
+
+
+def test_a_new_resolution_starts_the_background_again_without_false_motion() -> None:
+    """A camera that switches to a 4:3 crop of its view (a new stream format): what was
+    learnt of the old picture would see motion everywhere."""
+
+    def cropped(t: float, frame: MatLike) -> MatLike:
+        return cv2.resize(frame[:, 80:560], (320, 240)) if 8 <= t < 16 else frame
+
+    assert run(Scene(), 24, cropped) == []
 
 
 def test_walkers_along_a_sterile_zone_are_reported_where_they_walk_at_any_phase() -> None:

@@ -23,6 +23,7 @@ def encoded(
     session: int = 1,
     profile: str = "baseline",
     first_pts: int = 0,
+    bframes: int = 0,
 ) -> list[VideoPacket]:
     """``frames`` packets of a moving picture, frame ``i`` stamped ``t0 + i / fps`` and
     'arriving' then; timestamps in 1/90000 s from ``first_pts``."""
@@ -36,6 +37,8 @@ def encoded(
         "tune": "zerolatency", "g": str(gop),
         "keyint_min": str(gop), "profile": profile, "sc_threshold": "0",
     }  # fmt: skip
+    if bframes:  # as a recorded film or a camera tuned for storage: frames out of order
+        codec.options = {**codec.options, "tune": "film", "bf": str(bframes)}
     out: list[VideoPacket] = []
     step = 90_000 // fps
 

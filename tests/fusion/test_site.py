@@ -28,6 +28,16 @@ def test_the_contract_example_loads_with_defaults() -> None:
     assert near["Z09"] == {"Z09"}
 
 
+def test_cameras_capture_five_seconds_before_and_ten_after_unless_told() -> None:
+    data = strip()
+    camera = site_from_mapping(data).cameras[0]
+    assert (camera.pre_capture_s, camera.post_capture_s, camera.live_feed) == (5, 10, None)
+    data["cameras"][0].update(pre_capture_s=2.5, post_capture_s=0, live_feed="ws://cam:9000/live")
+    camera = site_from_mapping(data).cameras[0]
+    assert (camera.pre_capture_s, camera.post_capture_s) == (2.5, 0)
+    assert camera.live_feed == "ws://cam:9000/live"
+
+
 def test_an_adjacency_loop_and_a_self_reference_are_fine() -> None:
     data = strip()
     data["zones"][1]["adjacent"] = ["Z03", "Z02"]
@@ -79,6 +89,10 @@ def test_an_adjacency_loop_and_a_self_reference_are_fine() -> None:
         (lambda d: d["sensors"][0].update(id="ir/01"), "sensors[0].id", "pattern"),
         (lambda d: d.update(mqtt={"prefix": "a//b"}), "mqtt", "empty topic level"),
         (lambda d: d.update(zones=[]), "zones", "at least 1"),
+        (lambda d: d["cameras"][0].update(pre_capture_s=-1), "cameras[0].pre_capture_s", "greater"),
+        (lambda d: d["cameras"][0].update(pre_capture_s=61), "cameras[0].pre_capture_s", "less"),
+        (lambda d: d["cameras"][0].update(post_capture_s="ten"), "cameras[0].post_capture_s", ""),
+        (lambda d: d["cameras"][0].update(live_feed="cam:9000"), "cameras[0].live_feed", "pattern"),
     ],
 )
 def test_a_bad_entry_is_named_with_the_reason(mutate: Any, entry: str, words: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.builders import msg, strip
+from vigie.cli import _size
 
 VIGIE = [sys.executable, "-m", "vigie.cli"]
 
@@ -40,6 +41,28 @@ def test_bad_arguments_exit_2_with_one_line() -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "--site" in done.stderr
+
+
+def test_clip_options_are_checked_before_anything_starts(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(strip()))
+    for option, value, words in (
+        ("--clip-budget", "lots", "--clip-budget: not a size"),
+        ("--clip-reserve", "-5M", "--clip-reserve: out of range"),
+        ("--clip-keep-days", "-1", "--clip-keep-days"),
+    ):
+        db = str(tmp_path / "v.db")
+        done = vigie("serve", "--site", str(site), "--db", db, f"{option}={value}")
+        assert done.returncode == 2, done.stderr
+        assert words in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "v.db").exists()
+
+
+def test_sizes_read_as_bytes_or_with_a_binary_suffix() -> None:
+    assert _size("1048576", "--clip-budget") == 1024**2
+    assert _size("500M", "--clip-budget") == 500 * 1024**2
+    assert _size("1.5G", "--clip-budget") == int(1.5 * 1024**3)
+    assert _size("2tb", "--clip-budget") == 2 * 1024**4
 
 
 def test_replay_writes_the_same_report_byte_for_byte(tmp_path: Path) -> None:

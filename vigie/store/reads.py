@@ -21,6 +21,7 @@ from fusion.records import (
     IncidentTrail,
     StillRecord,
 )
+from vigie.store.clips import incident_clips
 from vigie.store.db import Database
 from vigie.store.inspections import next_walk_test, walk_tests_in_book
 from vigie.store.writes import INCIDENT_COLUMNS, meta_int
@@ -182,8 +183,9 @@ def incident(db: Database, incident_id: str) -> tuple[IncidentRecord, IncidentTr
     )
     v = record.view
     stills = _stills(db, list(v.devices), v.opened_t, v.last_joined_t)
+    kept, removed = incident_clips(db, incident_id)
     db.rollback()
-    return record, IncidentTrail(events, commands, history, stills)
+    return record, IncidentTrail(events, commands, history, stills, kept, removed)
 
 
 def _stills(db: Database, devices: list[str], start: float, end: float) -> tuple[StillRecord, ...]:

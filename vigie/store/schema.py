@@ -102,6 +102,14 @@ MIGRATIONS: Final[list[list[str]]] = [
             action TEXT NOT NULL, t {real} NOT NULL, status INTEGER NOT NULL,
             reason TEXT NOT NULL)""",
     ],
+    [  # 9: evidence clips (docs/video.md): the files, and what retention removed and why
+        """CREATE TABLE clips (
+            seq {serial}, incident_id TEXT NOT NULL REFERENCES incidents (id),
+            camera TEXT NOT NULL, start_t {real} NOT NULL, end_t {real} NOT NULL,
+            path TEXT NOT NULL, bytes BIGINT NOT NULL, created {real} NOT NULL,
+            removed {real}, removed_why TEXT)""",
+        "CREATE INDEX clips_incident ON clips (incident_id)",
+    ],
 ]
 
 

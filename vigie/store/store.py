@@ -23,8 +23,9 @@ from fusion.faults import Fault
 from fusion.intake import Verdict
 from fusion.records import IncidentRecord, IncidentTrail
 from fusion.walktests import WalkTestView
-from vigie.store import inspections, reads, writes
+from vigie.store import clips, inspections, reads, writes
 from vigie.store.batch import AuditEntry, Batch, Received
+from vigie.store.clips import KeptClip, NewClip
 from vigie.store.db import Database, StoreError, redact
 from vigie.store.reads import DeadLetter, Restored
 from vigie.store.schema import migrate
@@ -161,3 +162,18 @@ class Store:
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return self._transaction(lambda db: reads.dead_letters(db, limit), "read dead letters")
+
+    # -- evidence clips (vigie/store/clips.py) ----------------------------------------
+
+    def save_clip(self, clip: NewClip) -> int:
+        """Keep a finished clip's row; returns its number (the URL's id)."""
+        return self._transaction(lambda db: clips.write_clip(db, clip), "store a clip")
+
+    def clip_name(self, seq: int) -> str | None:
+        return self._transaction(lambda db: clips.clip_name(db, seq), "read a clip")
+
+    def kept_clips(self) -> list[KeptClip]:
+        return self._transaction(clips.kept_clips, "read the kept clips")
+
+    def clips_removed(self, seqs: list[int], now: float, why: str) -> None:
+        self._transaction(lambda db: clips.mark_removed(db, seqs, now, why), "record removed clips")
