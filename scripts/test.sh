@@ -7,4 +7,6 @@ bash scripts/setup.sh --test
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lint-imports
-.venv/bin/python -m pytest "$@"
+# Two workers: the machine has two cores and most tests spend their time waiting on real
+# peers (a broker, an RTSP server, Chromium, a service); `-n 0` runs them one by one.
+.venv/bin/python -m pytest -n 2 "$@"

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,16 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a page test saves its screenshot: the docs' picture when VIGIE_SCREENSHOTS=1 asks
+    to refresh it, otherwise a scratch folder, so that a test run leaves the checkout clean."""
+    if os.environ.get("VIGIE_SCREENSHOTS") == "1":
+        return REPO / "docs" / name
+    return Path(tempfile.gettempdir()) / "vigie-screenshots" / name
+
+
 CHROMIUM_FLAGS = [  # Debian's Chromium on this machine kind (see infra notes)
     "--headless",
     "--no-sandbox",

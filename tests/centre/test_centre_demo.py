@@ -39,6 +39,10 @@ def picture(base: str, token: str) -> dict[str, Any]:
     return result
 
 
+def confirmed(site: dict[str, Any]) -> bool:
+    return any(i["confirmed"] for i in site["incidents"])
+
+
 def test_the_centre_demo_runs_two_sites_and_a_centre_and_stops_clean(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     argv = [sys.executable, "-m", "vigie.cli", "--log-level", "WARNING", "demo", "--centre"]
@@ -48,13 +52,14 @@ def test_the_centre_demo_runs_two_sites_and_a_centre_and_stops_clean(tmp_path: P
         deadline = demo.started + WITHIN_S
         while time.time() < deadline:
             sites = picture(base, tokens["marie"])["sites"]
-            if all(s["link"] == "up" and s["incidents"] for s in sites):
+            # An intrusion shows amber first (fence alone) and turns red when its camera
+            # confirms it a few seconds later: wait for the confirmed incident at each site.
+            if all(s["link"] == "up" and confirmed(s) for s in sites):
                 break
             time.sleep(1)
         else:
-            raise AssertionError(f"no incident at both sites: {sites}")
+            raise AssertionError(f"no confirmed incident at both sites: {sites}")
         assert [s["site"] for s in sites] == ["coquelles", "calais-port"]
-        assert all(i["confirmed"] for s in sites for i in s["incidents"])
         [port] = picture(base, tokens["james"])["sites"]
         assert port["site"] == "calais-port"
         assert demo.interrupt() == 0

@@ -12,11 +12,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from simulators.scenario import demo_site_path
 from tests.conftest import COMMANDER, OPERATOR
-from tests.peers import CHROMIUM_FLAGS, REPO, Mosquitto, VigieProcess
+from tests.peers import CHROMIUM_FLAGS, Mosquitto, VigieProcess, screenshot_path
 from tests.sensors import Gateway
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = REPO / "docs" / "dashboard.png"
+SCREENSHOT = screenshot_path("dashboard.png")
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +191,7 @@ def test_the_readme_screenshot_shows_the_demo_site_during_an_intrusion(
         page.locator('[data-incident="INC-000001"] button.more').click()
         expect(page.locator('[data-incident="INC-000001"] .detail')).to_contain_text("fence-07")
         page.wait_for_timeout(400)
-        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
     finally:
         v.stop()

@@ -10,12 +10,12 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import COMMANDER, INSPECTOR, OPERATOR
 from tests.dashboard.test_page import browser, login, page
-from tests.peers import REPO, Mosquitto, VigieProcess
+from tests.peers import Mosquitto, VigieProcess, screenshot_path
 from tests.sensors import Gateway
 
 __all__ = ["browser", "page"]  # the fixtures, shared with the page's other tests
 
-SCREENSHOT = REPO / "docs" / "walk-tests.png"
+SCREENSHOT = screenshot_path("walk-tests.png")
 
 
 def test_an_inspector_runs_a_walk_test_and_sees_each_detection_live(
@@ -63,7 +63,7 @@ def test_an_inspector_runs_a_walk_test_and_sees_each_detection_live(
     expect(test.locator('[data-crossing-mode="crawl"]')).to_have_text("Reptation")
     expect(incident.locator(".test-badge")).to_have_text("ESSAI")
     page.click('button[data-lang="en"]')
-    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
     test.locator('[data-walk-action="close"]').click()
