@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +41,7 @@ from fusion.wire import (
     intel_json,
     stored_incident_json,
 )
+from vigie.camera_process import camera_worker
 from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
@@ -59,7 +59,7 @@ from vigie.store import (
 )
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
-from vigie.video import CameraVideo, local_port
+from vigie.video import CameraVideo
 from vigie.walk_tests import WalkTestDesk
 
 log = logging.getLogger("vigie.service")
@@ -179,7 +179,13 @@ class Service:
                         tasks.create_task(
                             self._supervised(
                                 f"camera {c.id}",
-                                functools.partial(self._camera_worker, c.id),
+                                functools.partial(
+                                    camera_worker,
+                                    self.config.site_path,
+                                    c.id,
+                                    str(self.config.broker),
+                                    video,
+                                ),
                                 vital=False,
                             )
                         )
@@ -290,39 +296,6 @@ class Service:
                 )
                 self.hub.publish(changes_json(changes), [])
                 await ingest.commit(batch)
-
-    async def _camera_worker(self, camera: str) -> None:
-        """One camera's worker, in its own process: video analysis never shares the
-        service's interpreter. The supervisor starts it again if it dies."""
-        assert self.config.site_path is not None
-        live = f"127.0.0.1:{local_port()}"  # where it serves its live feed (docs/video.md)
-        if self._video is not None:
-            self._video.set_feed(camera, f"ws://{live}/live")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "vigie.cli",
-            "camera",
-            "--site",
-            self.config.site_path,
-            "--camera",
-            camera,
-            "--broker",
-            str(self.config.broker),
-            "--live",
-            live,
-        )
-        try:
-            code = await proc.wait()
-        finally:
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(proc.wait(), 5)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
-        raise RuntimeError(f"camera worker {camera} exited with status {code}")
 
     # -- operators ---------------------------------------------------------------------
 
