@@ -33,6 +33,8 @@ import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from adapters.mqtt_socket import BufferedClient
+
 log = logging.getLogger("vigie.mqtt")
 
 RECONNECT_MIN_S: Final = 1
@@ -108,7 +110,7 @@ class MqttClient:
         self._connected = threading.Event()
         self._closing = threading.Event()
         self._on_message = on_message
-        self.paho = paho.Client(
+        self.paho = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=not persistent,

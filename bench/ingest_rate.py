@@ -3,6 +3,7 @@
 Both consumers drain the same kind of backlog on the same broker in the same run:
 N heartbeat messages queued (QoS 1) in the consumer's persistent session while it is
 offline, so the publisher's speed does not limit the figure. The bare subscriber
+(stock paho, then paho reading through Vigie's buffered socket, adapters/mqtt_socket.py)
 only counts; Vigie parses, correlates, stores (SQLite, synchronous=FULL) and
 acknowledges after commit. Prints messages per second for both and the ratio.
 """
@@ -23,6 +24,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from adapters.mqtt_socket import BufferedClient
 from tests.builders import strip
 from tests.peers import Mosquitto, VigieProcess
 
@@ -49,7 +51,7 @@ def preload(port: int, n: int, tag: str) -> None:
     )
 
 
-def bare_drain(port: int, n: int) -> float:
+def bare_drain(port: int, n: int, client: type[paho.Client] = paho.Client) -> float:
     got = 0
     done = threading.Event()
     first = 0.0
@@ -62,7 +64,7 @@ def bare_drain(port: int, n: int) -> float:
         if got >= n:
             done.set()
 
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bare", clean_session=False)
+    c = client(CallbackAPIVersion.VERSION2, client_id="bare", clean_session=False)
     c.max_inflight_messages_set(0)
     c.on_message = on_message
     c.connect("127.0.0.1", port)
@@ -105,6 +107,8 @@ def main() -> None:
             register_session(broker.port, "bare", f"{ROOT}/+/+")
             preload(broker.port, n, "bare")
             bare = bare_drain(broker.port, n)
+            preload(broker.port, n, "buffered")
+            buffered = bare_drain(broker.port, n, BufferedClient)
 
             site = tmp / "site.yaml"
             site.write_text(yaml.safe_dump(strip()))
@@ -120,8 +124,10 @@ def main() -> None:
             broker.stop()
     print(f"backlog of {n:,} QoS 1 messages on one Mosquitto:")
     print(f"  bare paho subscriber (counts only): {bare:>9,.0f} msg/s")
+    print(f"  the same with Vigie's buffered reads: {buffered:>9,.0f} msg/s")
     print(f"  vigie serve (parse, fuse, store, ack after commit): {rate:>9,.0f} msg/s")
     print(f"  ratio: {rate / bare:.2f} of the bare subscriber")
+    print(f"  (and {rate / buffered:.2f} of the bare subscriber reading as Vigie does)")
 
 
 if __name__ == "__main__":
