@@ -1,10 +1,12 @@
 // The joint centre's page: sign in, then every site the desk sees over /ws, one plan per
-// site side by side and one joint queue. A site whose link is lost is greyed and says as
-// of when; the whole page is called live only while the websocket is open and unbroken.
+// site side by side, each with the intelligence items the desk may see (read-only: items
+// are issued at the sites), and one joint queue. A site whose link is lost is greyed and
+// says as of when; the page is called live only while the websocket is open and unbroken.
 import "./centre_i18n.js";
 import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { JointQueue } from "./joint_queue.js";
+import { IntelPanel } from "./intel.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -97,7 +99,13 @@ function siteCard(view) {
     svg.dataset.site = view.site;
     svg.setAttribute("aria-label", view.name);
     $("#sites").appendChild(card);
-    entry = { card, plan: new SitePlan(svg), view };
+    const intel = new IntelPanel({
+      list: card.querySelector(".intel-list"), empty: card.querySelector(".no-intel"),
+      form: document.createElement("form"), api, onError: (msg) => alert(msg),
+    });
+    intel.setUser({ may_issue_intel: false });  // a centre shows the sites' items
+    entry = { card, plan: new SitePlan(svg), view, intel };
+    labelIntel(entry);
     sites.set(view.site, entry);
   }
   return entry;
@@ -109,6 +117,7 @@ function drawSite(view) {
   entry.card.querySelector(".site-name").textContent = view.name;
   queue.names.set(view.site, view.name);
   entry.plan.draw(view);
+  entry.intel.draw(view.intel ?? []);
   entry.faults = new Map(view.faults.map((f) => [f.number, f]));
   showLink(view);
   showFaults(entry);
@@ -126,6 +135,12 @@ function showLink(state) {
   else if (state.as_of) label.textContent = `${t("link_lost")} — ${t("as_of")} ${clock(state.as_of)}`;
   else label.textContent = `${t("link_lost")} — ${t("never_heard")}`;
   queue.setLink(state.site, state.link);
+}
+
+function labelIntel(entry) {
+  entry.card.querySelector(".intel-heading").textContent = t("intel");
+  entry.card.querySelector(".no-intel").textContent = t("no_intel");
+  entry.intel.relabel();
 }
 
 function showFaults(entry) {
@@ -163,6 +178,8 @@ function applyUpdate(frame) {
     else if (c.type === "reply") queue.reply(c);
     else if (!entry) continue;
     else if (c.type === "zone") entry.plan.setZone(c.id, c.state, c.degraded);
+    else if (c.type === "watch") entry.plan.setWatch(c.id, c.watch);
+    else if (c.type === "intel") entry.intel.upsert(c.item);
     else if (c.type === "device") entry.plan.setDevice(c.id, c);
     else if (c.type === "fault") {
       if (c.change === "raised") entry.faults.set(c.fault.number, c.fault);
@@ -228,7 +245,9 @@ async function start() {
       setLanguage(button.dataset.lang);
       document.title = t("centre_title");
       markLanguage();
-      for (const entry of sites.values()) { entry.plan.relabel(); showLink(entry.view); showFaults(entry); }
+      for (const entry of sites.values()) {
+        entry.plan.relabel(); showLink(entry.view); showFaults(entry); labelIntel(entry);
+      }
       queue.relabel();
       $("#whoami").textContent = whoami();
       schedule();
@@ -252,7 +271,11 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     showLogin();
   });
-  setInterval(() => { if (me) queue.tick(); }, 1000);
+  setInterval(() => {
+    if (!me) return;
+    queue.tick();
+    for (const entry of sites.values()) entry.intel.tick();
+  }, 1000);
   try { await showApp(await api.get("/api/me")); } catch { showLogin(); }
 }
 

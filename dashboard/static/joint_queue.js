@@ -67,10 +67,22 @@ export class JointQueue {
     li.querySelector(".comment").placeholder = t("comment");
     li.querySelector(".comment").setAttribute("aria-label", t("comment"));
     li.querySelector(".outcome").setAttribute("aria-label", t("outcome"));
+    li.querySelector(".disruption").setAttribute("aria-label", t("disruption"));
+    li.querySelector(".outcome").addEventListener("change", () => this.chosen(li));
     if (!this.mayAct) li.querySelector(".actions").remove();
     li.addEventListener("click", (e) => this.click(e, li));
     this.fill(li, view);
     return li;
+  }
+
+  // As at a site: no outcome is chosen for the desk, resolve waits for one, and an
+  // intrusion asks what became of the intruder.
+  chosen(li) {
+    const outcome = li.querySelector(".outcome")?.value ?? "";
+    const resolve = li.querySelector('[data-action="resolve"]');
+    if (resolve) resolve.disabled = outcome === "";
+    const disruption = li.querySelector(".disruption");
+    if (disruption) disruption.hidden = outcome !== "intrusion";
   }
 
   fill(li, view) {
@@ -138,7 +150,12 @@ export class JointQueue {
     const action = button?.dataset.action;
     if (!action) return;
     const comment = li.querySelector(".comment")?.value ?? "";
-    const body = action === "ack" ? { comment } : { outcome: li.querySelector(".outcome").value, comment };
+    const outcome = li.querySelector(".outcome")?.value ?? "";
+    if (action === "resolve" && !outcome) return;
+    const body = action === "ack" ? { comment } : { outcome, comment };
+    if (action === "resolve" && outcome === "intrusion") {
+      body.disruption = li.querySelector(".disruption").value;
+    }
     const path = `/api/sites/${encodeURIComponent(li.dataset.site)}/incidents/${encodeURIComponent(li.dataset.incident)}/${action}`;
     button.disabled = true;
     try {
@@ -152,6 +169,7 @@ export class JointQueue {
       this.onError(`${t("action_failed")} ${err.message}`);
     } finally {
       button.disabled = false;
+      this.chosen(li);
     }
   }
 }

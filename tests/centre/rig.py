@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ def write_files(folder: Path) -> dict[str, Path]:
         data["site"] = site
         data["name"] = "Coquelles railhead" if site == YARD else "Port of Calais"
         data["cameras"] = []
+        data["intel_sources"] = [{"id": "jiu", "name": "Joint intelligence unit"}]
         paths[site] = folder / f"{site}.yaml"
         paths[site].write_text(yaml.safe_dump(data))
 
@@ -238,6 +240,30 @@ class Joint:
 
 def alarm(gw: Gateway, site: str, sensor: str, msg_id: str) -> None:
     gw.send(f"perimeter/{site}/ir/{sensor}", {"id": msg_id, "event": "alarm"})
+
+
+def warning(gw: Gateway, site: str, ref: str, zones: list[str], desks: list[str]) -> None:
+    """A credible (2B) item from the site's intelligence unit, valid for an hour, for
+    ``desks`` only."""
+    now = datetime.now(UTC)
+    data = {
+        "ref": ref,
+        "title": f"Group heading for {', '.join(zones)}",
+        "zones": zones,
+        "valid_from": _iso(now - timedelta(seconds=1)),
+        "valid_until": _iso(now + timedelta(hours=1)),
+        "source_grade": "2",
+        "information_grade": "B",
+        "handling": "C",
+        "conditions": "police desks only",
+        "desks": desks,
+    }
+    body = {"id": f"{ref}-{time.time_ns()}", "ts": _iso(now), "event": "issue", "data": data}
+    gw.send(f"perimeter/{site}/intel/jiu", body)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.centre.rig import PORT, TOKEN, YARD, Joint, alarm, joint
+from tests.centre.rig import PORT, TOKEN, YARD, Joint, alarm, joint, warning
 from tests.peers import CHROMIUM_FLAGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -73,10 +73,31 @@ def test_the_joint_page_shows_both_sites_their_links_and_acts(
         expect(port.locator('[data-zone="Z03"]')).to_have_attribute("data-state", "alarm")
         expect(port.locator('[data-zone="Z01"]')).to_have_attribute("data-state", "secure")
 
+        with j.gateway(PORT) as gw:  # the port's unit warns the French police desk
+            warning(gw, PORT, "INT-7", ["Z02"], desks=["fr-police"])
+            gw.flush()
+        expect(port.locator('[data-intel="jiu/INT-7"]')).to_contain_text("2B")
+        expect(port.locator('[data-zone="Z02"]')).to_have_attribute("data-watch", "true")
+        expect(yard.locator("[data-intel]")).to_have_count(0)
+
         yard_item.locator('input[name="comment"]').fill("patrol sent")
         yard_item.locator('[data-action="ack"]').click()
         expect(yard_item).to_have_attribute("data-state", "acknowledged")
         expect(yard_item.locator(".reply")).to_have_text("Done by the site.")
+
+        # No outcome is chosen for the desk: resolve waits for one; an intrusion asks
+        # what became of the intruder, and the site records it.
+        resolve = yard_item.locator('[data-action="resolve"]')
+        expect(resolve).to_be_disabled()
+        expect(yard_item.locator(".disruption")).to_be_hidden()
+        yard_item.locator(".outcome").select_option("intrusion")
+        expect(resolve).to_be_enabled()
+        yard_item.locator(".disruption").select_option("intercepted")
+        resolve.click()
+        expect(yard_item).to_have_count(0)
+        at_site = j.sites[YARD].get("/api/incidents/INC-000001", TOKEN["alice"]).json()
+        assert (at_site["state"], at_site["outcome"]) == ("resolved", "intrusion")
+        assert at_site["disruption"] == "intercepted"
 
         j.hops[PORT].cut(silent=False)
         expect(port).to_have_attribute("data-link", "lost", timeout=15_000)
@@ -100,4 +121,8 @@ def test_the_joint_page_shows_both_sites_their_links_and_acts(
         expect(uk.locator("#incidents [data-incident]")).to_have_count(2)
         expect(uk.locator(f'#incidents [data-site="{YARD}"]')).to_have_count(0)
         expect(uk.locator('[data-action="ack"]')).to_have_count(0)
+        # The warning names the French police desk: the UK desk sees neither the item
+        # nor the zone it puts on watch.
+        expect(uk.locator("[data-intel]")).to_have_count(0)
+        expect(uk.locator('[data-zone="Z02"]')).to_have_attribute("data-watch", "false")
     assert errors == [], errors
