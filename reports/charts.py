@@ -103,6 +103,7 @@ def zones(report: dict[str, Any], labels: Labels) -> bytes:
         values = [r[outcome] for r in rows]
         ax.barh(y, values, left=left, color=COLOURS[outcome], label=labels(f"outcome.{outcome}"))
         left = [a + b for a, b in zip(left, values, strict=True)]
+    ax.set_xlim(0, max(1, *left) * 1.08)  # the longest bar ends inside the frame
     ax.set_yticks(y, [r["zone"] for r in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(labels("chart.incidents"))
