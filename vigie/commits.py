@@ -63,6 +63,20 @@ class Committer:
             except StoreUnavailable as exc:
                 self._down(exc, backoff)
 
+    def persist(self, save: Callable[..., None], *args: Any) -> None:
+        """A write no message caused (an operator's decision, a walk test): the engine has
+        already changed, so the write is retried while the store is unreachable, like a
+        batch, and lands once it is back; the engine is never left ahead of the store
+        for good. A refusal (the store will never take it) is raised at once."""
+        backoff = Backoff(first=0.2, cap=5.0)
+        while True:
+            try:
+                save(*args)
+                self._on_health(True, "")
+                return
+            except StoreUnavailable as exc:
+                self._down(exc, backoff)
+
     def _isolate(self, batch: Batch, backoff: Backoff) -> None:
         index = 0
         while index < len(batch.received):

@@ -55,7 +55,6 @@ from vigie.store import (
     Received,
     Store,
     StoreError,
-    StoreUnavailable,
 )
 from vigie.store.sessions import SessionTable
 from vigie.supervisor import TaskBoard, supervise
@@ -367,20 +366,39 @@ class Service:
                 outcome.value if outcome else None,
                 kept.value if kept else None,
             )
-            written = await self._pipeline.submit(
-                self.store.save_decision,
-                changes,
-                entry,
-                then=functools.partial(self._on_disk, changes),
-            )
+            written = await self._persist(self.store.save_decision, changes, entry)
         finally:
             self._lock.release()
-        try:
-            await written  # on disk before the 2xx
-        except StoreUnavailable as exc:
-            raise StoreBusy(str(exc)) from exc
+        await self._on_disk_in_time(written, f"the {action} of {incident}")  # before the 2xx
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    async def _persist(
+        self, save: Callable[..., None], changes: list[Change], *args: Any
+    ) -> asyncio.Future[None]:
+        """Hand a person's change to the store, in order (call under the lock): written
+        whatever it takes (retried while the store is unreachable), then shown."""
+        ingest = self._ingest
+        assert ingest is not None
+        return await self._pipeline.submit(
+            ingest.committer.persist,
+            save,
+            changes,
+            *args,
+            then=functools.partial(self._on_disk, changes),
+        )
+
+    async def _on_disk_in_time(self, written: asyncio.Future[None], what: str) -> None:
+        """Wait for a person's change to be on disk. Should the store be unreachable for
+        longer than the person can be kept waiting, the answer is 503, saying that the
+        change stands and will be written (and shown) once the store is back."""
+        try:
+            await asyncio.wait_for(asyncio.shield(written), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy(
+                f"the store is unavailable: {what} stands and is written, and shown, as soon"
+                " as the store is back"
+            ) from None
 
     def _on_disk(self, changes: list[Change]) -> None:
         """A person's change is on disk: to the screen, and to the subscribers of
@@ -401,18 +419,10 @@ class Service:
             raise StoreBusy("the store is busy or unavailable; try again") from None
         try:
             changes = list(change(self.intake.now(self._clock())))
-            written = await self._pipeline.submit(
-                self.store.save_changes,
-                changes,
-                what,
-                then=functools.partial(self._on_disk, changes),
-            )
+            written = await self._persist(self.store.save_changes, changes, what)
         finally:
             self._lock.release()
-        try:
-            await written  # on disk before the answer
-        except StoreUnavailable as exc:
-            raise StoreBusy(str(exc)) from exc
+        await self._on_disk_in_time(written, what)  # before the answer
         self._wake_deadlines.set()
         return changes
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -210,18 +211,41 @@ def test_dead_letters_are_for_admins_only(service: tuple[VigieProcess, Store]) -
     assert response.status_code == 200 and response.json() == []
 
 
+class LockedOutRole:
+    """A PostgreSQL role of its own for one service, which a test can lock out (its
+    connections cut) and let in again: the store unreachable, then back."""
+
+    def __init__(self, pg_url: str, tmp_path: Path) -> None:
+        self.role = f"vigie_{tmp_path.name[-12:].replace('-', '_').lower()}"
+        schema = pg_url.split("search_path%3D")[1]
+        self.admin = psycopg.connect(pg_url.split("?", maxsplit=1)[0], autocommit=True)
+        self.admin.execute(f'CREATE ROLE "{self.role}" LOGIN')
+        self.admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{self.role}"')
+        self.url = pg_url.replace("postgres@", f"{self.role}@")
+
+    def lock_out(self) -> None:
+        self.admin.execute(f'ALTER ROLE "{self.role}" NOLOGIN')
+        self.admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (self.role,),
+        )
+
+    def let_in(self) -> None:
+        self.admin.execute(f'ALTER ROLE "{self.role}" LOGIN')
+
+    def drop(self) -> None:
+        self.admin.execute(f'DROP OWNED BY "{self.role}" CASCADE')
+        self.admin.execute(f'DROP ROLE "{self.role}"')
+        self.admin.close()
+
+
 def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
     site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
 ) -> None:
     """The service's PostgreSQL role is locked out and its connection cut mid-stream:
     /healthz says so, nothing is acknowledged, and everything is stored once it is back."""
-    role = f"vigie_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    schema = pg_url.split("search_path%3D")[1]
-    admin = psycopg.connect(pg_url.split("?", maxsplit=1)[0], autocommit=True)
-    admin.execute(f'CREATE ROLE "{role}" LOGIN')
-    admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
-    url = pg_url.replace("postgres@", f"{role}@")
-    vigie = VigieProcess(site_file, users_file, url, broker, tmp_path)
+    role = LockedOutRole(pg_url, tmp_path)
+    vigie = VigieProcess(site_file, users_file, role.url, broker, tmp_path)
     try:
         vigie.start()
         store = Store(pg_url)
@@ -230,25 +254,64 @@ def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
                 gw.event("ir", "ir-09", id=f"a-{i}", event="heartbeat")
             gw.flush()
             eventually(lambda: len(store.ids("ir-09")) == 100, what="first 100 stored")
-            admin.execute(f'ALTER ROLE "{role}" NOLOGIN')
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-                (role,),
-            )
+            role.lock_out()
             for i in range(100):
                 gw.event("ir", "ir-09", id=f"b-{i}", event="heartbeat")
             gw.flush()
             eventually(lambda: vigie.get("/healthz").status_code == 503, what="503 while down")
             assert vigie.get("/healthz").json()["store"] is False
-            admin.execute(f'ALTER ROLE "{role}" LOGIN')
+            role.let_in()
             eventually(lambda: len(store.ids("ir-09")) == 200, within_s=30, what="all stored")
             eventually(lambda: vigie.get("/healthz").status_code == 200, what="healthy again")
         assert store.count("messages") == 200 and store.count("dead_letters") == 0
     finally:
         vigie.stop()
-        admin.execute(f'DROP OWNED BY "{role}" CASCADE')
-        admin.execute(f'DROP ROLE "{role}"')
-        admin.close()
+        role.drop()
+
+
+def test_an_acknowledgement_while_the_store_is_down_is_written_once_it_is_back(
+    site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
+) -> None:
+    """The engine takes the acknowledgement at once; the store cannot: the operator gets a
+    503 saying it stands, and it is written (with its audit entry) when the store returns,
+    so the store never stays behind what the engine decided."""
+    role = LockedOutRole(pg_url, tmp_path)
+    vigie = VigieProcess(site_file, users_file, role.url, broker, tmp_path)
+    try:
+        vigie.start()
+        store = Store(pg_url)
+        with Gateway(broker.port) as gw:
+            gw.event("ir", "ir-01", id="alarm-1", event="alarm")
+            gw.flush()
+        eventually(lambda: store.count("incidents") == 1, what="the incident stored")
+        [(incident,)] = store.rows("SELECT id FROM incidents")
+        role.lock_out()
+        answer = httpx.post(
+            f"{vigie.base}/api/incidents/{incident}/ack",
+            json={"comment": "patrol sent"},
+            headers={"Authorization": f"Bearer {OPERATOR}"},
+            timeout=60,
+        )
+        assert answer.status_code == 503, answer.text
+        assert "stands" in answer.json()["detail"]
+        assert store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [("open",)]
+        role.let_in()
+
+        def written() -> bool:
+            return store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [
+                ("acknowledged",)
+            ]
+
+        eventually(written, within_s=30, what="the acknowledgement written")
+        audit = store.rows(
+            f"SELECT who, action, comment FROM audit WHERE incident_id = '{incident}'"
+        )
+        assert [a[1:] for a in audit] == [("ack", "patrol sent")]
+        again = vigie.post(f"/api/incidents/{incident}/ack", {"comment": "again"}, OPERATOR)
+        assert again.status_code == 409, "it was acknowledged once, not twice"
+    finally:
+        vigie.stop()
+        role.drop()
 
 
 def test_a_flood_of_bad_messages_is_counted_exactly_and_logged_sparingly(
