@@ -251,7 +251,7 @@ Vigie demo is running.
           or  commander / {tokens["commander"]}   (sees everything, cannot act)
   {cameras_note}
   every {round_s:.0f} s: the joint intelligence unit warns of a group heading for the main
-  gate (Z06 and Z07 go on watch, marked by an eye); an intruder climbs the fence at the
+  gate (Z06 and Z07 go on watch, marked ◉); an intruder climbs the fence at the
   gate (Z07): the fence alarm turns the zone amber, the camera confirms it red, the
   incident is linked to the warning, the gate floodlight comes on; a demo operator
   acknowledges what you leave for {BOT_ACK_S:.0f} s.

@@ -132,7 +132,8 @@ export class SitePlan {
     if (d.in_alarm !== undefined) g.dataset.alarm = String(d.in_alarm);
   }
 
-  // A zone on watch (an active, credible intelligence item names it): marked by an eye
+  // A zone on watch (an active, credible intelligence item names it): marked by a ◉ (in
+  // every font, where an eye emoji needs one that headless Chromium here lacks)
   // and a dashed outline, so that it reads without colour.
   setWatch(id, watch) {
     const z = this.zones.get(id);
@@ -143,7 +144,7 @@ export class SitePlan {
       const word = el("tspan", { class: "zwatch" }, label);
       return word;
     })();
-    z.watchWord.textContent = watch ? ` 👁 ${t("watch")}` : "";
+    z.watchWord.textContent = watch ? ` ◉ ${t("watch")}` : "";
   }
 
   relabel() {

@@ -42,7 +42,7 @@ def test_an_analyst_issues_from_the_page_and_the_zone_goes_on_watch(
     expect(entry).to_contain_text("ends in")
     z02 = page.locator('[data-zone="Z02"]')
     expect(z02).to_have_attribute("data-watch", "true")
-    expect(z02).to_contain_text("on watch")  # a word and an eye, not only a colour
+    expect(z02).to_contain_text("on watch")  # a word and a mark, not only a colour
     with Gateway(broker.port) as gw:
         gw.event("fence", "fence-02", id="f-1", event="alarm")
         gw.flush()
