@@ -59,7 +59,7 @@ MAX_LISTED: Final = 10_000
 __all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
-class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
+class ControlRoom(SessionStore, VideoRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
@@ -68,6 +68,8 @@ class ControlRoom(SessionStore, IntelRoom, VideoRoom, Protocol):
     def walk_tests(self) -> WalkTestOffice: ...
     @property
     def reports(self) -> ReportOffice: ...
+    @property
+    def intel(self) -> IntelRoom: ...
 
     @property
     def metrics_registry(self) -> Any: ...
@@ -137,7 +139,7 @@ def create_app(
 
     _sign_in_routes(app, book, settings.sessions)
     _picture_routes(app, room)
-    intel_routes(app, room)
+    intel_routes(app, room.intel)
     video_routes(app, room)
     walk_test_routes(app, room.walk_tests)
     report_routes(app, room.reports, clock)

@@ -18,8 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
-import orjson
-
 from adapters.mqtt import MqttLink
 from adapters.video.live import Fanout
 from dashboard.api import StoreBusy
@@ -30,21 +28,21 @@ from dashboard.sessions import SessionRecord
 from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
 from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
-from fusion.intake import Intake, Processed
+from fusion.intake import Intake
 from fusion.site import Site
-from fusion.topics import presence_topic, site_root, still_subscription, subscription
+from fusion.topics import presence_topic, still_subscription, subscription
 from fusion.wire import (
     changes_json,
     fault_json,
     incident_detail_json,
     incident_json,
-    intel_json,
     stored_incident_json,
 )
 from vigie.camera_process import camera_worker
 from vigie.commits import CommitPipeline
 from vigie.config import ServiceConfig
 from vigie.ingest import CommandPublisher, Ingest
+from vigie.intel_desk import IntelDesk
 from vigie.metrics import Metrics
 from vigie.reporting import ReportDesk
 from vigie.site_link import SiteLink
@@ -52,7 +50,6 @@ from vigie.store import (
     AuditEntry,
     Batch,
     DeadLetter,
-    Received,
     Store,
     StoreError,
 )
@@ -107,6 +104,16 @@ class Service:
             clock=clock,
         )
         self.reports = ReportDesk(config.db_url, self.site)
+        self.intel = IntelDesk(
+            self.site,
+            lock=self._lock,
+            wait_s=DECISION_WAIT_S,
+            intake=lambda: self.intake,
+            ingest=lambda: self._ingest,
+            hub=self.hub,
+            on_disk=self._on_disk_in_time,
+            clock=clock,
+        )
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -453,31 +460,6 @@ class Service:
 
     # -- intelligence (docs/protocol.md §9) ------------------------------------------------
 
-    async def issue_intel(self, source: str, body: Any) -> Processed:
-        """An intelligence message from an analyst through the API: the same step as a
-        feed's message over MQTT (checks, duplicates, windows, links), stored and shown."""
-        ingest = self._ingest
-        assert ingest is not None
-        try:
-            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
-        except TimeoutError:
-            raise StoreBusy("the store is busy or unavailable; try again") from None
-        try:
-            done = self.intake.receive_intel_from(source, body, self._clock())
-            payload = orjson.dumps(body)
-            topic = f"{site_root(self.site)}/intel/{source}"
-            batch = Batch(
-                received=[Received(done.t, topic, payload, processed=done)],
-                next_incident=self.engine.next_incident_number,
-                next_fault=self.engine.next_fault_number,
-            )
-            self.hub.publish(changes_json(batch.all_changes()), [])
-            written = await ingest.commit(batch)
-        finally:
-            self._lock.release()
-        await written  # on disk before the 201
-        return done
-
     def intel_visible(self, desk: str | None) -> Visible:
         """Which items a user of ``desk`` may see (an item naming desks: those only)."""
         book = self._intake.engine.intel if self._intake is not None else None
@@ -487,20 +469,6 @@ class Service:
             return item is not None and item.visible_to(desk)
 
         return visible
-
-    def intel_items(self, desk: str | None, active_only: bool) -> list[dict[str, Any]]:
-        now = self._clock()
-        return [
-            intel_json(item, now)
-            for item in self.engine.intel.items()
-            if item.visible_to(desk) and (not active_only or item.active_at(now))
-        ]
-
-    def intel_item(self, item_id: str, desk: str | None) -> dict[str, Any] | None:
-        item = self.engine.intel.get(item_id)
-        if item is None or not item.visible_to(desk):
-            return None
-        return intel_json(item, self._clock())
 
     # -- views ---------------------------------------------------------------------------
 
