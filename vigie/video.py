@@ -27,7 +27,7 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from websockets.exceptions import InvalidURI, WebSocketException
 
-from adapters.video.clips import ClipFile, StoredClip, plan_retention
+from adapters.video.clips import ClipFile, StoredClip, plan_retention, salvage
 from adapters.video.feed import CameraFeed
 from adapters.video.live import Fanout
 from dashboard.hub import Hub
@@ -153,6 +153,7 @@ class CameraVideo:
         self.over_budget = 0
         self._finished: deque[ClipFile] = deque()
         self._clip_ready = asyncio.Event()
+        self._salvage()
         self._retention_due = asyncio.Event()
         self._retention_due.set()  # once at start
         self._loop = asyncio.get_running_loop()
@@ -163,6 +164,18 @@ class CameraVideo:
         m.viewers_cut.set_function(lambda: sum(f.fanout.closed_slow for f in self.feeds.values()))
         m.feeds.set_function(lambda: sum(f.connected for f in self.feeds.values()))
         m.recording_faults.set_function(lambda: sum(1 for c in self.cameras if self.fault(c)))
+
+    def _salvage(self) -> None:
+        """Parts a killed service left unfinished: each incident keeps its clip up to
+        where the service stopped, listed like any other. Done before any feed runs, so
+        that no new part of this run can take a left part's name."""
+        for clip in salvage(self.folder):
+            log.warning(
+                "unfinished clip of %s from %s finished after a restart: %s (%.1f s)",
+                clip.key, clip.camera, clip.path.name, clip.end - clip.start,
+            )  # fmt: skip
+            self._finished.append(clip)
+            self._clip_ready.set()
 
     # -- hooks for the service ----------------------------------------------------------
 

@@ -63,6 +63,7 @@ class ClipRecorder:
         self._last = 0.0
         self._synced = False
         self._ended = False  # the first frame past the end is written: nothing more
+        self._path: Path | None = None  # the part being written
 
     def begin(self, gops: Iterable[tuple[Segment | None, list[Segment]]]) -> None:
         """Start from the ring: GOPs from the keyframe at or before ``start``."""
@@ -112,19 +113,22 @@ class ClipRecorder:
         if self._file is not None:
             self._file.close()
             self._file = None
-        self._part_path(self._part).unlink(missing_ok=True)
-
-    def _part_path(self, part: int) -> Path:
-        name = _UNSAFE.sub("_", f"{self.key}.{self.camera}.{part}")
-        return self.folder / f"{name}.fmp4"
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            _started(self._path).unlink(missing_ok=True)
 
     def _open_part(self, t: float) -> None:
         assert self._init is not None
         self._part += 1
         self._first = t
+        # The part's name says whose it is, and a note beside it when it began, so that a
+        # part left by a service that was killed can be finished at the next start.
+        name = _UNSAFE.sub("_", f"{self.key}.{self.camera}.{self._part}")
+        self._path = self.folder / f"{name}.fmp4"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._file = self._part_path(self._part).open("wb")
+            _started(self._path).write_text(repr(t))
+            self._file = self._path.open("wb")
         except OSError as exc:
             raise ClipError(f"cannot start clip {self.key}/{self.camera}: {exc}") from exc
         self._write(self._init.payload)
@@ -137,29 +141,40 @@ class ClipRecorder:
             raise ClipError(f"cannot write clip {self.key}/{self.camera}: {exc}") from exc
 
     def _close_part(self) -> None:
-        assert self._file is not None
-        source = self._part_path(self._part)
+        assert self._file is not None and self._path is not None
+        source = self._path
         try:
             self._file.close()
         except OSError as exc:
             raise ClipError(f"cannot close clip {self.key}/{self.camera}: {exc}") from exc
         finally:
             self._file = None
-        first = datetime.fromtimestamp(self._first, UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
         # The final name is unique: an incident may have several clips of one camera
         # (a later event after a clip ended, a restart of the service).
-        target = source.with_name(f"{source.stem}.{first}Z.mp4")
+        target = source.with_name(f"{source.stem}.{_stamp(self._first)}Z.mp4")
         remux(source, target)
         source.unlink(missing_ok=True)
+        _started(source).unlink(missing_ok=True)
         size = target.stat().st_size
         self.done.append(
             ClipFile(self.key, self.camera, self._part, self._first, self._last, target, size)
         )
 
 
-def remux(source: Path, target: Path) -> None:
+def _started(part: Path) -> Path:
+    """The note beside a part being written: the wall-clock time of its first frame."""
+    return part.with_name(part.name + ".start")
+
+
+def _stamp(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+
+
+def remux(source: Path, target: Path, salvage: bool = False) -> float:
     """Fragmented MP4 to a plain MP4 with its index first, packets copied as they are;
-    the timeline starts at zero."""
+    the timeline starts at zero. Returns the span of the packets, in seconds. With
+    ``salvage``, a part cut short (its last fragment torn) keeps every whole packet
+    before the tear."""
     try:
         with (
             av.open(str(source)) as inp,
@@ -168,19 +183,72 @@ def remux(source: Path, target: Path) -> None:
             s_in = inp.streams.video[0]
             s_out = out.add_stream_from_template(s_in)
             first: int | None = None
-            for packet in inp.demux(s_in):
+            last = 0
+            packets = inp.demux(s_in)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except av.error.FFmpegError:
+                    if salvage and first is not None:
+                        break  # the tear: what came before it is the clip
+                    raise
                 if packet.dts is None:
                     continue
+                if salvage and packet.is_corrupt:
+                    break  # torn: the demuxer found less than the fragment declared
                 if first is None:
                     first = packet.dts
                 packet.dts -= first
+                last = max(last, packet.dts)
                 if packet.pts is not None:
                     packet.pts -= first
                 packet.stream = s_out
                 out.mux(packet)
+            if first is None:
+                raise ClipError(f"{source.name} holds no video")
+            return float(last * s_in.time_base) if s_in.time_base is not None else 0.0
     except (av.error.FFmpegError, OSError) as exc:
         target.unlink(missing_ok=True)
         raise ClipError(f"cannot remux {source.name}: {exc}") from exc
+
+
+_LEFT_PART: Final = re.compile(r"^(?P<key>[^.]+)\.(?P<camera>[^.]+)\.(?P<part>\d+)\.fmp4$")
+
+
+def salvage(folder: Path) -> list[ClipFile]:
+    """Finish the parts a killed service left unfinished in ``folder``: each becomes the
+    clip it was, up to where it stopped (its end, the last whole frame written). A part
+    that cannot be read is renamed ``.unreadable`` and left for a person to look at."""
+    found: list[ClipFile] = []
+    for source in sorted(folder.glob("*.fmp4")) if folder.is_dir() else []:
+        match = _LEFT_PART.match(source.name)
+        if match is None:
+            continue
+        note = _started(source)
+        try:
+            t0 = float(note.read_text())
+        except (OSError, ValueError):
+            t0 = source.stat().st_mtime  # no note: dated by its last write, and
+            late = True  # its start set back by its span below
+        else:
+            late = False
+        remuxed = source.with_name(source.name + ".mp4")
+        try:
+            span = remux(source, remuxed, salvage=True)
+        except ClipError as exc:
+            log.error("unfinished clip %s cannot be read (%s): kept as .unreadable", source, exc)
+            source.rename(source.with_name(source.name + ".unreadable"))
+            continue
+        t0 -= span if late else 0.0
+        target = remuxed.replace(source.with_name(f"{source.stem}.{_stamp(t0)}Z.mp4"))
+        source.unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
+        size = target.stat().st_size
+        part = int(match["part"])
+        found.append(ClipFile(match["key"], match["camera"], part, t0, t0 + span, target, size))
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
+from adapters.video.clips import salvage
 from adapters.video.fmp4 import Fmp4Muxer
 from adapters.video.h264 import NAL_SPS, nal_units, parameter_sets, parse_sps
 from adapters.video.media import Segment, SegmentKind, VideoPacket
@@ -105,3 +106,28 @@ def test_extradata_in_avcc_form_gives_the_parameter_sets(tmp_path: Path) -> None
         extradata = bytes(c.streams.video[0].codec_context.extradata or b"")
     assert extradata[0] == 1  # an avcC record, as MP4 files carry it
     assert [u[0] & 0x1F for u in parameter_sets(extradata)] == [7, 8]
+
+
+def test_a_part_left_by_a_killed_service_is_finished_up_to_its_tear(tmp_path: Path) -> None:
+    """salvage(): a clip part cut mid-fragment becomes a playable MP4 of every whole
+    frame before the cut, dated by the note written when it began (or, without the note,
+    by its last write less its span); an unreadable part is set aside, not retried."""
+    packets = encoded(30, fps=10)
+    whole = b"".join(s.payload for s in mux(packets))
+    torn = whole[: len(whole) - 700]  # the kill tore the last fragment
+    (tmp_path / "INC-000004.cam-02.1.fmp4").write_bytes(torn)
+    (tmp_path / "INC-000004.cam-02.1.fmp4.start").write_text(repr(packets[0].arrival))
+    (tmp_path / "INC-000005.cam-02.1.fmp4").write_bytes(whole)  # its note was never written
+    (tmp_path / "INC-000006.cam-02.1.fmp4").write_bytes(b"not a video")
+    noted, bare = salvage(tmp_path)
+    assert (noted.key, noted.camera, noted.part) == ("INC-000004", "cam-02", 1)
+    assert noted.start == packets[0].arrival
+    frames = decoded_stamps(noted.path)
+    assert 20 <= len(frames) < 30 and frames[0][3], "from its keyframe, up to the tear"
+    assert noted.end == pytest.approx(noted.start + (len(frames) - 1) / 10, abs=0.01)
+    assert noted.path.suffix == ".mp4" and noted.size == noted.path.stat().st_size
+    assert bare.key == "INC-000005" and bare.end - bare.start == pytest.approx(2.9, abs=0.01)
+    assert len(decoded_stamps(bare.path)) == 30
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in left if not n.endswith(".mp4")] == ["INC-000006.cam-02.1.fmp4.unreadable"]
+    assert salvage(tmp_path) == [], "nothing is finished twice"

@@ -102,6 +102,39 @@ def test_a_person_event_gets_a_clip_from_pre_to_post_capture_served_to_the_api_c
     assert not list(rig.clips.glob("*.fmp4")), "the spool file is gone"
 
 
+def test_a_clip_cut_short_by_a_killed_service_is_finished_and_listed_at_the_restart(
+    broker: Mosquitto, users_file: Path, tmp_path: Path
+) -> None:
+    """SIGKILL while an incident's clip is being written: at the next start the part left
+    behind becomes the incident's clip, from its keyframe before first - pre_capture_s
+    to the last whole frame written before the kill."""
+    post = 60.0  # the service is killed well inside the clip
+    with camera_service(tmp_path, broker, users_file, pre=PRE_S, post=post) as rig:
+        v = rig.v
+        time.sleep(PRE_S + 1.5)
+        person(broker, "c-1")
+        first = detail(v, "INC-000001")["events"][0]["t"]
+        eventually(lambda: bool(list(rig.clips.glob("*.fmp4"))), 10, "the clip begun")
+        time.sleep(4)
+        killed = time.time()
+        v.kill()
+        assert list(rig.clips.glob("*.fmp4")), "the unfinished part is left behind"
+        v.start()
+        [clip] = clips_of(v, "INC-000001", 20)
+        assert clip["start"] <= first - PRE_S
+        assert first < clip["end"] <= killed
+        answer = v.get(clip["url"], OPERATOR)
+        assert answer.status_code == 200
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(answer.content)
+    frames = decoded_stamps(path)
+    stamps = [s for s, _, _, _ in frames]
+    assert frames[0][3], "the clip starts at a keyframe"
+    assert stamps[0] is not None and stamps[0] <= first - PRE_S
+    assert stamps[-1] is not None and stamps[-1] >= first + 2, "what was written is kept"
+    assert not list(rig.clips.glob("*.fmp4")), "the part is finished, not left"
+
+
 def test_retention_removes_resolved_incidents_clips_oldest_first_never_open_ones(
     broker: Mosquitto, users_file: Path, tmp_path: Path
 ) -> None:
@@ -143,10 +176,11 @@ def test_a_full_disk_stops_clips_and_shows_the_fault_while_live_and_service_go_o
     broker: Mosquitto, users_file: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "data" / "clips"
-    folder.mkdir(parents=True)
-    os.symlink("/dev/full", folder / "INC-000001.cam-01.1.fmp4")  # writes fail: ENOSPC
     with camera_service(tmp_path, broker, users_file, pre=1, post=1) as rig:
         v = rig.v
+        # After the start: at its start the service finishes the parts it finds left.
+        folder.mkdir(parents=True, exist_ok=True)
+        os.symlink("/dev/full", folder / "INC-000001.cam-01.1.fmp4")  # writes fail: ENOSPC
         ws_url = f"ws://127.0.0.1:{v.port}/ws"
         with connect(ws_url, additional_headers={"Authorization": f"Bearer {OPERATOR}"}) as ws:
             json.loads(ws.recv(5))  # the snapshot
