@@ -74,14 +74,14 @@ def _incidents(w: Writer, report: dict[str, Any]) -> list[Flowable]:
             widths=[0.08, 0.2, 0.1, 0.11, 0.1, 0.11, 0.15, 0.15],
             align="LLRRRRRR",
         ),
-        *w.chart(charts.zones(report, w.t)),
+        *w.chart(charts.zones(report, w.t), "section.zones"),
         *w.section("section.weeks"),
         w.table(
             [t("col.week"), t("col.seen"), t("col.confirmed")],
             [[r["week"], n.count(r["seen"]), n.count(r["confirmed"])] for r in inc["by_week"]],
             widths=[0.4, 0.3, 0.3],
         ),
-        *w.chart(charts.weeks(report, w.t)),
+        *w.chart(charts.weeks(report, w.t), "section.weeks"),
         *w.section("section.hours"),
     ]
     for half in (inc["by_hour"][:12], inc["by_hour"][12:]):
@@ -96,7 +96,7 @@ def _incidents(w: Writer, report: dict[str, Any]) -> list[Flowable]:
             )
         )
         out.append(Spacer(1, 4))
-    out += w.chart(charts.hours(report, w.t))
+    out += w.chart(charts.hours(report, w.t), "section.hours")
     return out
 
 
@@ -206,7 +206,7 @@ def _devices(w: Writer, report: dict[str, Any], title: str) -> list[Flowable]:
             widths=[0.14, 0.13, 0.1, 0.09, 0.19, 0.2, 0.15],
             align="LLLRLRR",
         ),
-        *w.chart(charts.availability(report["devices"], w.t)),
+        *w.chart(charts.availability(report["devices"], w.t), title),
     ]
 
 
@@ -256,7 +256,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
             widths=[0.08, 0.28, 0.18, 0.14, 0.12, 0.2],
             align="LLRRRR",
         ),
-        *w.chart(charts.detection(report, t)),
+        *w.chart(charts.detection(report, t), "section.detection"),
     ]
     modes = [(z["zone"], m) for z in report["zones"] for m in z["by_mode"]]
     if modes:
@@ -304,7 +304,7 @@ def inspection_pdf(report: dict[str, Any]) -> bytes:
             ],
             align="LRRRRRR",
         ),
-        *w.chart(charts.rates(report, t)),
+        *w.chart(charts.rates(report, t), "section.rates"),
     ]
     story += _devices(w, report, "section.devices_faults")
     story += _rules(w, report)

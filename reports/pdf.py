@@ -183,7 +183,10 @@ class Writer:
         table.setStyle(TableStyle(style))
         return table
 
-    def chart(self, png: bytes | None) -> list[Flowable]:
+    def chart(self, png: bytes | None, title: str) -> list[Flowable]:
+        """A chart under the name of its section (catalogue key ``title``), kept on one
+        page with it: a chart that a page break parts from its table still says what
+        it shows."""
         if png is None:
             return []
         image = Image(io.BytesIO(png))
@@ -191,7 +194,8 @@ class Writer:
         scale = min(width / image.drawWidth, height / image.drawHeight)
         image.drawWidth *= scale
         image.drawHeight *= scale
-        return [Spacer(1, 4), image]
+        caption = Paragraph(escape(self.t(title)), self.s.cell_head)
+        return [Spacer(1, 6), KeepTogether([caption, Spacer(1, 2), image])]
 
     def head(self) -> list[Flowable]:
         """Title, site, period, and a plain statement when there is no data."""
