@@ -33,7 +33,8 @@ const queue = new JointQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),
   template: $("#incident-template"), api, onError: (msg) => alert(msg),
 });
-const sites = new Map();    // site -> {card, plan, view}
+const sites = new Map();    // site -> {card, plan, view, intel}
+queue.intelTitles = (site, ids) => sites.get(site)?.intel.linked(ids) ?? ids;
 let me = null;
 let desk = null;
 let ws = null;

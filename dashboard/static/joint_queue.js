@@ -95,6 +95,21 @@ export class JointQueue {
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");
     li.querySelector(".mods").textContent = view.modalities.map((m) => t(`modality_${m}`)).join(" + ");
+    // The site's intelligence items linked to it (those this desk may see): why its
+    // priority was raised.
+    const links = view.intel ?? [];
+    let intel = li.querySelector(".intel-links");
+    if (links.length && !intel) {
+      intel = document.createElement("div");
+      intel.className = "intel-links";
+      li.querySelector(".what").after(intel);
+    }
+    if (intel) {
+      intel.hidden = !links.length;
+      intel.dataset.intelLinks = links.join(" ");
+      intel.textContent = links.length
+        ? `${t("intel_linked")}: ${(this.intelTitles?.(view.site, links) ?? links).join("; ")}` : "";
+    }
     const ack = li.querySelector('[data-action="ack"]');
     if (ack) ack.hidden = view.state !== "open";
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);

@@ -79,6 +79,11 @@ def test_the_joint_page_shows_both_sites_their_links_and_acts(
         expect(port.locator('[data-intel="jiu/INT-7"]')).to_contain_text("2B")
         expect(port.locator('[data-zone="Z02"]')).to_have_attribute("data-watch", "true")
         expect(yard.locator("[data-intel]")).to_have_count(0)
+        with j.gateway(PORT) as gw:
+            alarm(gw, PORT, "ir-02", "p-3")  # in the zone on watch: linked, raised
+            gw.flush()
+        linked = page.locator(f'#incidents [data-site="{PORT}"] [data-intel-links="jiu/INT-7"]')
+        expect(linked).to_contain_text("Group heading for Z02")
 
         yard_item.locator('input[name="comment"]').fill("patrol sent")
         yard_item.locator('[data-action="ack"]').click()
