@@ -9,8 +9,6 @@ from the service's own origin.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -23,13 +21,13 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from dashboard.auth import Role, Users
 from dashboard.bodies import AckBody, LoginBody, ResolveBody, body_doc, json_body, require_json
 from dashboard.credentials import Caller, Credentials
 from dashboard.desks import Visible, incident_for
 from dashboard.errors import StoreBusy
+from dashboard.held_socket import refuse, serve_while_signed_in
 from dashboard.hub import Hub
 from dashboard.intel_api import IntelRoom, intel_routes
 from dashboard.security import BodyLimit, SecurityHeaders
@@ -50,7 +48,6 @@ STATIC = Path(__file__).with_name("static")
 EVIDENCE_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
 """An evidence number as the store can hold it (a 64-bit integer)."""
 
-SESSION_ENDED_CODE: Final = 1008  # policy violation: the credential no longer holds
 
 MAX_LISTED: Final = 10_000
 """Incidents one request may list: a busy month of a large site."""
@@ -318,22 +315,11 @@ def _websocket_route(app: FastAPI, room: ControlRoom) -> None:
         try:
             caller = await credentials.caller(websocket)
         except HTTPException as exc:
-            await websocket.send_denial_response(
-                JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-            )
+            await refuse(websocket, exc)
             return
-        await websocket.accept()
-        serving = asyncio.create_task(room.hub.serve(websocket, caller.user.desk))
-        watching = asyncio.create_task(credentials.until_invalid(caller))
-        try:
-            done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (serving, watching):
-                task.cancel()
-            await asyncio.gather(serving, watching, return_exceptions=True)
-        if watching in done and websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-                await websocket.close(SESSION_ENDED_CODE, "session ended: sign in again")
+        await serve_while_signed_in(
+            websocket, credentials, caller, room.hub.serve(websocket, caller.user.desk)
+        )
 
 
 async def _decide(action: Callable[[], Any], incident_id: str) -> dict[str, Any]:

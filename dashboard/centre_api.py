@@ -10,8 +10,6 @@ acknowledgements and resolutions (403) whatever the role; an allowed one is answ
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -21,10 +19,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response, WebSocke
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from dashboard.api import (
-    SESSION_ENDED_CODE,
     STATIC,
     Viewer,
     WebSettings,
@@ -33,6 +29,7 @@ from dashboard.api import (
 from dashboard.auth import Users
 from dashboard.bodies import AckBody, ResolveBody, body_doc, json_body
 from dashboard.credentials import Credentials
+from dashboard.held_socket import refuse, serve_while_signed_in
 from dashboard.hub import Hub
 from dashboard.security import BodyLimit, SecurityHeaders
 from dashboard.sessions import SessionBook, SessionStore
@@ -236,19 +233,11 @@ def _websocket_route(app: FastAPI, room: CentreRoom) -> None:
             if info is None:
                 raise HTTPException(403, f"{caller.user.name} sits at no desk of this centre")
         except HTTPException as exc:
-            await websocket.send_denial_response(
-                JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-            )
+            await refuse(websocket, exc)
             return
-        await websocket.accept()
-        serving = asyncio.create_task(room.hub(str(info["id"])).serve(websocket, str(info["id"])))
-        watching = asyncio.create_task(credentials.until_invalid(caller))
-        try:
-            done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (serving, watching):
-                task.cancel()
-            await asyncio.gather(serving, watching, return_exceptions=True)
-        if watching in done and websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-                await websocket.close(SESSION_ENDED_CODE, "session ended: sign in again")
+        await serve_while_signed_in(
+            websocket,
+            credentials,
+            caller,
+            room.hub(str(info["id"])).serve(websocket, str(info["id"])),
+        )

@@ -9,23 +9,19 @@ once: the service never decodes or re-encodes video for a viewer.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from pathlib import Path
 from typing import Annotated, Final, Protocol
 
 from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket
-from fastapi.responses import FileResponse, JSONResponse
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from fastapi.responses import FileResponse
 
 from adapters.video.live import Fanout, serve_viewer
 from dashboard.credentials import Caller, Credentials
+from dashboard.held_socket import refuse, serve_while_signed_in
 
 CLIP_NUMBER: Final = re.compile(r"^[0-9]{1,18}$")
 """A clip number as the store can hold it (a 64-bit integer)."""
-
-SESSION_ENDED_CODE: Final = 1008  # as on /ws: the credential no longer holds
 
 
 class VideoRoom(Protocol):
@@ -65,25 +61,10 @@ def video_routes(app: FastAPI, room: VideoRoom) -> None:
         try:
             caller = await credentials.caller(websocket)
         except HTTPException as exc:
-            await websocket.send_denial_response(
-                JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-            )
+            await refuse(websocket, exc)
             return
         fanout = room.live_feed(camera)
         if fanout is None:
-            await websocket.send_denial_response(
-                JSONResponse({"detail": f"no camera {camera[:60]}"}, 404)
-            )
+            await refuse(websocket, HTTPException(404, f"no camera {camera[:60]}"))
             return
-        await websocket.accept()
-        serving = asyncio.create_task(serve_viewer(websocket, fanout))
-        watching = asyncio.create_task(credentials.until_invalid(caller))
-        try:
-            done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (serving, watching):
-                task.cancel()
-            await asyncio.gather(serving, watching, return_exceptions=True)
-        if watching in done and websocket.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-                await websocket.close(SESSION_ENDED_CODE, "session ended: sign in again")
+        await serve_while_signed_in(websocket, credentials, caller, serve_viewer(websocket, fanout))
