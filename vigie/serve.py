@@ -112,6 +112,13 @@ def serve(
     )
     service = Service(config)
     app = build_app(service, users, settings)
+    log.info("Vigie for %s on http://%s:%d (broker %s)", site.site, host, port, broker)
+    return run_app(app, host, port)
+
+
+def run_app(app: FastAPI, host: str, port: int) -> int:
+    """Serve ``app`` until stopped, as a site and a joint centre both are: exit status 0
+    after a clean stop, 1 if it never started or its store would not open."""
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -126,7 +133,6 @@ def serve(
             lifespan="on",
         )
     )
-    log.info("Vigie for %s on http://%s:%d (broker %s)", site.site, host, port, broker)
     try:
         server.run()
     except StoreError as exc:

@@ -7,7 +7,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from adapters.mqtt import Broker
@@ -15,8 +14,7 @@ from dashboard.auth import Users
 from dashboard.centre_api import create_centre_app
 from vigie.centre.config import Centre
 from vigie.centre.service import CentreService
-from vigie.serve import WS_MESSAGE_LIMIT, SettingsError, WebSocketProtocol, web_settings
-from vigie.store import StoreError
+from vigie.serve import SettingsError, run_app, web_settings
 
 log = logging.getLogger("vigie.centre")
 
@@ -46,24 +44,5 @@ def serve_centre(
     except SettingsError as exc:
         log.error("vigie centre: %s", exc)
         return 2
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            ws=WebSocketProtocol,
-            ws_per_message_deflate=False,  # as a site's: deflate collapses the fan-out
-            ws_max_size=WS_MESSAGE_LIMIT,
-            server_header=False,
-            log_level="info",
-            access_log=False,
-            lifespan="on",
-        )
-    )
     log.info("Vigie joint centre %s on http://%s:%d (broker %s)", centre.id, host, port, broker)
-    try:
-        server.run()
-    except StoreError as exc:
-        log.error("%s", exc)
-        return 1
-    return 0 if server.started else 1
+    return run_app(app, host, port)
