@@ -56,11 +56,13 @@ MAX_LISTED: Final = 10_000
 __all__ = ["ControlRoom", "StoreBusy", "WebSettings", "create_app"]
 
 
-class ControlRoom(SessionStore, VideoRoom, Protocol):
+class ControlRoom(VideoRoom, Protocol):
     """What the API needs from the service behind it."""
 
     hub: Hub
 
+    @property
+    def sessions(self) -> SessionStore: ...
     @property
     def walk_tests(self) -> WalkTestOffice: ...
     @property
@@ -125,7 +127,7 @@ def create_app(
     app = FastAPI(title="Vigie", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
-    book = SessionBook(room, users, settings.sessions, clock)
+    book = SessionBook(room.sessions, users, settings.sessions, clock)
     app.state.credentials = Credentials(users, book, clock, settings.trusted_origins)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

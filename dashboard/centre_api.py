@@ -36,11 +36,13 @@ from dashboard.sessions import SessionBook, SessionStore
 from fusion.incidents import IncidentState
 
 
-class CentreRoom(SessionStore, Protocol):
+class CentreRoom(Protocol):
     """What the API needs from the centre behind it."""
 
     centre_id: str
 
+    @property
+    def sessions(self) -> SessionStore: ...
     @property
     def metrics_registry(self) -> Any: ...
     def desk_info(self, desk: str | None) -> dict[str, Any] | None: ...
@@ -82,7 +84,7 @@ def create_centre_app(
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
-    book = SessionBook(room, users, settings.sessions, clock)
+    book = SessionBook(room.sessions, users, settings.sessions, clock)
     app.state.credentials = Credentials(users, book, clock, settings.trusted_origins)
     app.state.room = room
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -24,7 +24,6 @@ from dashboard.api import StoreBusy
 from dashboard.desks import Visible, incident_for, picture_for
 from dashboard.hub import Hub
 from dashboard.picture import tactical_picture
-from dashboard.sessions import SessionRecord
 from fusion.changes import Change, IncidentResolved
 from fusion.correlator import Correlator, UnknownIncident
 from fusion.incidents import Disruption, IllegalTransition, IncidentState, Outcome
@@ -53,7 +52,7 @@ from vigie.store import (
     Store,
     StoreError,
 )
-from vigie.store.sessions import SessionTable
+from vigie.store.sessions import StoredSessions
 from vigie.supervisor import TaskBoard, supervise
 from vigie.video import CameraVideo
 from vigie.walk_tests import WalkTestDesk
@@ -88,7 +87,7 @@ class Service:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-store")
         self._lock = asyncio.Lock()
         self._store: Store | None = None
-        self._sessions: SessionTable | None = None
+        self.sessions = StoredSessions(self._db, lambda: self.store.url)
         self._intake: Intake | None = None
         self._ingest: Ingest | None = None
         self._pipeline = CommitPipeline(self._pool)
@@ -209,7 +208,7 @@ class Service:
         finally:
             await video.close()
             self.reports.close()
-            await self._db(self._close_sessions)
+            await self._db(self.sessions.close)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
 
@@ -432,31 +431,6 @@ class Service:
         await self._on_disk_in_time(written, what)  # before the answer
         self._wake_deadlines.set()
         return changes
-
-    # -- sign-in sessions (dashboard/sessions.py keeps them; they live in the store) ------
-
-    async def load_sessions(self) -> list[SessionRecord]:
-        return await self._db(lambda: self._session_table().load())
-
-    async def save_session(self, record: SessionRecord) -> None:
-        await self._db(lambda: self._session_table().save(record))
-
-    async def touch_sessions(self, last_used: dict[str, float]) -> None:
-        await self._db(lambda: self._session_table().touch(last_used))
-
-    async def end_sessions(self, ids: list[str]) -> None:
-        await self._db(lambda: self._session_table().end(ids))
-
-    def _session_table(self) -> SessionTable:
-        """Opened on first use, once the store has opened and migrated the database."""
-        if self._sessions is None:
-            self._sessions = SessionTable(self.store.url)
-        return self._sessions
-
-    def _close_sessions(self) -> None:
-        if self._sessions is not None:
-            self._sessions.close()
-            self._sessions = None
 
     # -- intelligence (docs/protocol.md §9) ------------------------------------------------
 

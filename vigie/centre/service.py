@@ -29,7 +29,6 @@ import orjson
 from adapters.mqtt import Broker, MqttLink, RawMessage
 from dashboard.desks import incident_for
 from dashboard.hub import Hub
-from dashboard.sessions import SessionRecord
 from fusion.topics import CENTRE_OUT, bridge_state_topic, centre_in, centre_out
 from fusion.wire import link_request
 from vigie.centre.config import Centre, Desk
@@ -38,7 +37,7 @@ from vigie.centre.mirror import BadMessage, Effects, Link, SiteMirror
 from vigie.centre.store import CentreStore, RequestRow, SiteRow, Step
 from vigie.lograte import LogLimiter
 from vigie.store import StoreError, StoreUnavailable
-from vigie.store.sessions import SessionTable
+from vigie.store.sessions import StoredSessions
 from vigie.supervisor import Backoff, TaskBoard, supervise
 
 log = logging.getLogger("vigie.centre")
@@ -92,7 +91,7 @@ class CentreService:
             self._topics[bridge_state_topic(s.site)] = (s.id, "bridge")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="centre-store")
         self._store: CentreStore | None = None
-        self._sessions: SessionTable | None = None
+        self.sessions = StoredSessions(self._db, lambda: self.store.url)
         self._link: MqttLink | None = None
         self._limiter = LogLimiter(log)
         self._commits: asyncio.Queue[tuple[Step, list[RawMessage]]] = asyncio.Queue(COMMITS_AHEAD)
@@ -143,7 +142,7 @@ class CentreService:
                     for job in jobs:
                         job.cancel()
         finally:
-            await self._db(self._close_sessions)
+            await self._db(self.sessions.close)
             await self._db(store.close)
             self._pool.shutdown(wait=True)
 
@@ -445,30 +444,6 @@ class CentreService:
             "tasks": {name: "restarting" if name in down else "running" for name in self.tasks},
             "sites": {"up": links.count(Link.UP), "lost": links.count(Link.LOST)},
         }
-
-    # -- sign-in sessions (in the centre's store, as a site keeps them in its own) -------------
-
-    async def load_sessions(self) -> list[SessionRecord]:
-        return await self._db(lambda: self._session_table().load())
-
-    async def save_session(self, record: SessionRecord) -> None:
-        await self._db(lambda: self._session_table().save(record))
-
-    async def touch_sessions(self, last_used: dict[str, float]) -> None:
-        await self._db(lambda: self._session_table().touch(last_used))
-
-    async def end_sessions(self, ids: list[str]) -> None:
-        await self._db(lambda: self._session_table().end(ids))
-
-    def _session_table(self) -> SessionTable:
-        if self._sessions is None:
-            self._sessions = SessionTable(self.store.url)
-        return self._sessions
-
-    def _close_sessions(self) -> None:
-        if self._sessions is not None:
-            self._sessions.close()
-            self._sessions = None
 
 
 def _is_up(mirror: SiteMirror) -> int:

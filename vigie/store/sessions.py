@@ -8,8 +8,8 @@ ingest code; the service still calls it on the store's one thread, after
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -80,3 +80,39 @@ class SessionTable:
             self._db.rollback()
             raise StoreError(f"sessions in {redact(self._db.url)}: {exc}") from exc
         return result
+
+
+class StoredSessions:
+    """The session store a site or a joint centre gives its sign-in code
+    (:class:`dashboard.sessions.SessionStore`): a :class:`SessionTable` in the service's
+    own database, opened on first use (once the store has opened and migrated it), every
+    call run on the store thread through ``db``."""
+
+    def __init__(self, db: Callable[..., Awaitable[Any]], url: Callable[[], str]) -> None:
+        self._db = db
+        self._url = url
+        self._table: SessionTable | None = None
+
+    async def load_sessions(self) -> list[SessionRecord]:
+        records: list[SessionRecord] = await self._db(lambda: self._opened().load())
+        return records
+
+    async def save_session(self, record: SessionRecord) -> None:
+        await self._db(lambda: self._opened().save(record))
+
+    async def touch_sessions(self, last_used: dict[str, float]) -> None:
+        await self._db(lambda: self._opened().touch(last_used))
+
+    async def end_sessions(self, ids: list[str]) -> None:
+        await self._db(lambda: self._opened().end(ids))
+
+    def close(self) -> None:
+        """On the store thread, before the store closes."""
+        if self._table is not None:
+            self._table.close()
+            self._table = None
+
+    def _opened(self) -> SessionTable:
+        if self._table is None:
+            self._table = SessionTable(self._url())
+        return self._table
