@@ -7,27 +7,11 @@ import { t, setLanguage, initialLanguage, clock } from "./i18n.js";
 import { SitePlan } from "./plan.js";
 import { JointQueue } from "./joint_queue.js";
 import { IntelPanel } from "./intel.js";
+import { serviceApi } from "./api.js";
 
 const $ = (sel) => document.querySelector(sel);
 
-const api = {
-  async request(method, path, body) {
-    const res = await fetch(path, {
-      method, credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status === 401) { showLogin(); throw new Error("401"); }
-    if (!res.ok) {
-      let detail = res.statusText;
-      try { detail = (await res.json()).detail ?? detail; } catch { /* not JSON */ }
-      throw new Error(`${res.status} ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
-    }
-    return res.json();
-  },
-  get(path) { return this.request("GET", path); },
-  post(path, body) { return this.request("POST", path, body); },
-};
+const api = serviceApi(() => showLogin());
 
 const queue = new JointQueue({
   list: $("#incidents"), resolvedList: $("#resolved"), empty: $("#no-incidents"),

@@ -2,6 +2,7 @@
 // first, then oldest; each marked with its site, greyed while that site's link is lost.
 // An action is sent to the site (202); the site's answer comes back as a reply.
 import { t, age } from "./i18n.js";
+import { chooseOutcome, showIntelLinks } from "./incident_item.js";
 
 const RESOLVED_KEPT = 20;
 const key = (view) => `${view.site}/${view.id}`;
@@ -68,21 +69,11 @@ export class JointQueue {
     li.querySelector(".comment").setAttribute("aria-label", t("comment"));
     li.querySelector(".outcome").setAttribute("aria-label", t("outcome"));
     li.querySelector(".disruption").setAttribute("aria-label", t("disruption"));
-    li.querySelector(".outcome").addEventListener("change", () => this.chosen(li));
+    li.querySelector(".outcome").addEventListener("change", () => chooseOutcome(li));
     if (!this.mayAct) li.querySelector(".actions").remove();
     li.addEventListener("click", (e) => this.click(e, li));
     this.fill(li, view);
     return li;
-  }
-
-  // As at a site: no outcome is chosen for the desk, resolve waits for one, and an
-  // intrusion asks what became of the intruder.
-  chosen(li) {
-    const outcome = li.querySelector(".outcome")?.value ?? "";
-    const resolve = li.querySelector('[data-action="resolve"]');
-    if (resolve) resolve.disabled = outcome === "";
-    const disruption = li.querySelector(".disruption");
-    if (disruption) disruption.hidden = outcome !== "intrusion";
   }
 
   fill(li, view) {
@@ -95,21 +86,8 @@ export class JointQueue {
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");
     li.querySelector(".mods").textContent = view.modalities.map((m) => t(`modality_${m}`)).join(" + ");
-    // The site's intelligence items linked to it (those this desk may see): why its
-    // priority was raised.
-    const links = view.intel ?? [];
-    let intel = li.querySelector(".intel-links");
-    if (links.length && !intel) {
-      intel = document.createElement("div");
-      intel.className = "intel-links";
-      li.querySelector(".what").after(intel);
-    }
-    if (intel) {
-      intel.hidden = !links.length;
-      intel.dataset.intelLinks = links.join(" ");
-      intel.textContent = links.length
-        ? `${t("intel_linked")}: ${(this.intelTitles?.(view.site, links) ?? links).join("; ")}` : "";
-    }
+    const links = view.intel ?? [];  // the site's items this desk may see
+    showIntelLinks(li, links, links.length ? (this.intelTitles?.(view.site, links) ?? links) : []);
     const ack = li.querySelector('[data-action="ack"]');
     if (ack) ack.hidden = view.state !== "open";
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);
@@ -184,7 +162,7 @@ export class JointQueue {
       this.onError(`${t("action_failed")} ${err.message}`);
     } finally {
       button.disabled = false;
-      this.chosen(li);
+      chooseOutcome(li);
     }
   }
 }

@@ -1,6 +1,7 @@
 // The incident queue: highest priority first, then oldest; each with its zones,
 // modalities, ticking age and state, its actions (operators only) and its detail.
 import { t, age, clock } from "./i18n.js";
+import { chooseOutcome, showIntelLinks } from "./incident_item.js";
 
 const RESOLVED_KEPT = 20;
 
@@ -78,7 +79,7 @@ export class IncidentQueue {
     li.querySelector(".comment").setAttribute("aria-label", t("comment"));
     li.querySelector(".outcome").setAttribute("aria-label", t("outcome"));
     li.querySelector(".disruption").setAttribute("aria-label", t("disruption"));
-    li.querySelector(".outcome").addEventListener("change", () => this.chosen(li));
+    li.querySelector(".outcome").addEventListener("change", () => chooseOutcome(li));
     if (!this.mayAct) li.querySelector(".actions").remove();
     li.addEventListener("click", (e) => this.click(e, li));
     this.fill(li, view);
@@ -95,16 +96,6 @@ export class IncidentQueue {
     return `${t("priority")} ${view.priority} = ${parts.join(" ")}${crit + parts.length - 1 > 5 ? ` (${t("why_capped")})` : ""}`;
   }
 
-  // No outcome is chosen for the operator: resolve waits for one, and an intrusion asks
-  // what became of the intruder.
-  chosen(li) {
-    const outcome = li.querySelector(".outcome")?.value ?? "";
-    const resolve = li.querySelector('[data-action="resolve"]');
-    if (resolve) resolve.disabled = outcome === "";
-    const disruption = li.querySelector(".disruption");
-    if (disruption) disruption.hidden = outcome !== "intrusion";
-  }
-
   fill(li, view) {
     li.dataset.priority = String(view.priority);
     li.dataset.state = view.state;
@@ -116,20 +107,8 @@ export class IncidentQueue {
     li.querySelector(".state").textContent = t(`incident_${view.state}`);
     li.querySelector(".zones").textContent = view.zones.join(" → ");
     li.querySelector(".mods").textContent = view.modalities.map((m) => t(`modality_${m}`)).join(" + ");
-    // Linked intelligence items (docs/protocol.md §9): why the priority was raised.
     const links = view.intel ?? [];
-    let intel = li.querySelector(".intel-links");
-    if (links.length && !intel) {
-      intel = document.createElement("div");
-      intel.className = "intel-links";
-      li.querySelector(".what").after(intel);
-    }
-    if (intel) {
-      intel.hidden = !links.length;
-      intel.dataset.intelLinks = links.join(" ");
-      intel.textContent = links.length
-        ? `${t("intel_linked")}: ${(this.intelTitles?.(links) ?? links).join("; ")}` : "";
-    }
+    showIntelLinks(li, links, links.length ? (this.intelTitles?.(links) ?? links) : []);
     const ack = li.querySelector('[data-action="ack"]');
     if (ack) ack.hidden = view.state !== "open";
     li.querySelector(".age").textContent = age(Date.now() / 1000 - view.opened_t);
@@ -201,7 +180,7 @@ export class IncidentQueue {
       this.onError(`${t("action_failed")} ${err.message}`);
     } finally {
       button.disabled = false;
-      this.chosen(li);
+      chooseOutcome(li);
     }
   }
 
