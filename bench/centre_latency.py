@@ -18,7 +18,6 @@ One machine, two cores: brokers, sites, centre, publishers and clients all share
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import os
 import statistics
@@ -28,16 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.push_latency import ZONES, publish, watcher
 from simulators.bridges import bridge_config
 from tests.centre.hop import Hop
 from tests.centre.rig import PORT, SITES, TOKEN, YARD, CentreProcess, write_files
 from tests.peers import Mosquitto, VigieProcess
-
-ZONES = 20
 
 
 def site(site_id: str) -> dict[str, Any]:
@@ -57,68 +54,6 @@ def site(site_id: str) -> dict[str, Any]:
             {"id": f"fence-{z:02d}", "kind": "fence", "zone": zid},
         ]
     return {"site": site_id, "name": site_id, "zones": zones, "sensors": sensors}
-
-
-def publish(site_id: str, port: int, rate: float, seconds: float, tag: str) -> None:
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{site_id}-{tag}")
-    c.max_inflight_messages_set(0)
-    c.max_queued_messages_set(0)
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    n = int(rate * seconds)
-    start = time.perf_counter()
-    for i in range(n):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        z = (i // 7) % ZONES
-        kind = "fence" if i % 2 else "ir"
-        body = {"id": f"{tag}-{i}", "event": "alarm", "data": {"sent": time.time()}}
-        c.publish(f"perimeter/{site_id}/{kind}/{kind}-{z:02d}", orjson.dumps(body), qos=1)
-    time.sleep(1)
-    c.loop_stop()
-
-
-async def watch(url: str, clients: int, seconds: float) -> tuple[list[float], list[float], int]:
-    from websockets.asyncio.client import connect
-
-    latencies: list[float] = []
-    server_side: list[float] = []
-    frames = 0
-
-    async def one() -> None:
-        nonlocal frames
-        async with connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {TOKEN['marie']}"},
-            compression=None,
-            max_size=None,
-        ) as ws:
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                try:
-                    text = await asyncio.wait_for(ws.recv(), timeout=1)
-                except TimeoutError:
-                    continue
-                now = time.time()
-                msg = orjson.loads(text)
-                frames += 1
-                for event in msg.get("events", ()):
-                    sent = event.get("data", {}).get("sent")
-                    if sent is not None:
-                        latencies.append(now - sent)
-                        server_side.append(msg["t"] - sent)
-
-    await asyncio.gather(*(one() for _ in range(clients)))
-    return latencies, server_side, frames
-
-
-def watcher(url: str, clients: int, seconds: float, out: Any) -> None:
-    out.put(asyncio.run(watch(url, clients, seconds)))
 
 
 class Rig:
@@ -197,13 +132,19 @@ def latency(rig: Rig, args: argparse.Namespace) -> None:
     results: Any = multiprocessing.Queue()
     watch_proc = multiprocessing.Process(
         target=watcher,
-        args=(f"ws://127.0.0.1:{rig.centre.port}/ws", args.clients, args.seconds + 5, results),
+        args=(
+            f"ws://127.0.0.1:{rig.centre.port}/ws",
+            args.clients,
+            args.seconds + 5,
+            results,
+            TOKEN["marie"],
+        ),
     )
     watch_proc.start()
     time.sleep(2)  # every client connected, its snapshot taken
     pubs = [
         multiprocessing.Process(
-            target=publish, args=(s, rig.brokers[s].port, args.rate, args.seconds, "lat")
+            target=publish, args=(rig.brokers[s].port, args.rate, args.seconds, s, "lat")
         )
         for s in SITES
     ]
@@ -241,7 +182,7 @@ def catch_up(rig: Rig, args: argparse.Namespace) -> None:
     cut_at = time.monotonic()
     rate = args.changes / args.cut_s
     pub = multiprocessing.Process(
-        target=publish, args=(PORT, rig.brokers[PORT].port, rate, args.cut_s - 2, "cut")
+        target=publish, args=(rig.brokers[PORT].port, rate, args.cut_s - 2, PORT, "cut")
     )
     pub.start()
     pub.join()

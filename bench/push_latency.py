@@ -50,12 +50,14 @@ def site() -> dict[str, Any]:
     return {"site": "bench", "zones": zones, "sensors": sensors}
 
 
-def publish(port: int, rate: float, seconds: float) -> None:
+def publish(port: int, rate: float, seconds: float, site: str = "bench", tag: str = "a") -> None:
+    """Fence and IR alarms at ``rate`` for ``seconds``, each carrying its send time."""
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub")
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{site}-{tag}")
     c.max_inflight_messages_set(0)
+    c.max_queued_messages_set(0)
     c.connect("127.0.0.1", port)
     c.loop_start()
     n = int(rate * seconds)
@@ -67,13 +69,17 @@ def publish(port: int, rate: float, seconds: float) -> None:
             time.sleep(delay)
         z = (i // 7) % ZONES
         kind = "fence" if i % 2 else "ir"
-        body = {"id": f"a-{i}", "event": "alarm", "data": {"sent": time.time()}}
-        c.publish(f"perimeter/bench/{kind}/{kind}-{z:02d}", orjson.dumps(body), qos=1)
+        body = {"id": f"{tag}-{i}", "event": "alarm", "data": {"sent": time.time()}}
+        c.publish(f"perimeter/{site}/{kind}/{kind}-{z:02d}", orjson.dumps(body), qos=1)
     time.sleep(1)
     c.loop_stop()
 
 
-async def watch(url: str, clients: int, seconds: float) -> tuple[list[float], list[float], int]:
+async def watch(
+    url: str, clients: int, seconds: float, token: str = TOKEN
+) -> tuple[list[float], list[float], int]:
+    """``clients`` websocket clients for ``seconds``: each alarm's latency at the client,
+    and at the service (the frame's own time), and the frames seen."""
     from websockets.asyncio.client import connect
 
     latencies: list[float] = []
@@ -84,7 +90,7 @@ async def watch(url: str, clients: int, seconds: float) -> tuple[list[float], li
         nonlocal frames
         async with connect(
             url,
-            additional_headers={"Authorization": f"Bearer {TOKEN}"},
+            additional_headers={"Authorization": f"Bearer {token}"},
             compression=None,
             max_size=None,
         ) as ws:
@@ -107,8 +113,8 @@ async def watch(url: str, clients: int, seconds: float) -> tuple[list[float], li
     return latencies, server_side, frames
 
 
-def watcher(url: str, clients: int, seconds: float, out: Any) -> None:
-    out.put(asyncio.run(watch(url, clients, seconds)))
+def watcher(url: str, clients: int, seconds: float, out: Any, token: str = TOKEN) -> None:
+    out.put(asyncio.run(watch(url, clients, seconds, token)))
 
 
 def main() -> None:
