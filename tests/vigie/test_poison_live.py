@@ -239,79 +239,78 @@ class LockedOutRole:
         self.admin.close()
 
 
-def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
+@pytest.fixture
+def lockable(
     site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
-) -> None:
-    """The service's PostgreSQL role is locked out and its connection cut mid-stream:
-    /healthz says so, nothing is acknowledged, and everything is stored once it is back."""
+) -> Iterator[tuple[VigieProcess, LockedOutRole, Store]]:
+    """`vigie serve` on PostgreSQL as a role of its own, which the test can lock out."""
     role = LockedOutRole(pg_url, tmp_path)
     vigie = VigieProcess(site_file, users_file, role.url, broker, tmp_path)
     try:
         vigie.start()
-        store = Store(pg_url)
-        with Gateway(broker.port) as gw:
-            for i in range(100):
-                gw.event("ir", "ir-09", id=f"a-{i}", event="heartbeat")
-            gw.flush()
-            eventually(lambda: len(store.ids("ir-09")) == 100, what="first 100 stored")
-            role.lock_out()
-            for i in range(100):
-                gw.event("ir", "ir-09", id=f"b-{i}", event="heartbeat")
-            gw.flush()
-            eventually(lambda: vigie.get("/healthz").status_code == 503, what="503 while down")
-            assert vigie.get("/healthz").json()["store"] is False
-            role.let_in()
-            eventually(lambda: len(store.ids("ir-09")) == 200, within_s=30, what="all stored")
-            eventually(lambda: vigie.get("/healthz").status_code == 200, what="healthy again")
-        assert store.count("messages") == 200 and store.count("dead_letters") == 0
+        yield vigie, role, Store(pg_url)
     finally:
         vigie.stop()
         role.drop()
 
 
+def test_an_unreachable_store_holds_the_batch_and_loses_nothing(
+    lockable: tuple[VigieProcess, LockedOutRole, Store], broker: Mosquitto
+) -> None:
+    """The service's PostgreSQL role is locked out and its connection cut mid-stream:
+    /healthz says so, nothing is acknowledged, and everything is stored once it is back."""
+    vigie, role, store = lockable
+    with Gateway(broker.port) as gw:
+        for i in range(100):
+            gw.event("ir", "ir-09", id=f"a-{i}", event="heartbeat")
+        gw.flush()
+        eventually(lambda: len(store.ids("ir-09")) == 100, what="first 100 stored")
+        role.lock_out()
+        for i in range(100):
+            gw.event("ir", "ir-09", id=f"b-{i}", event="heartbeat")
+        gw.flush()
+        eventually(lambda: vigie.get("/healthz").status_code == 503, what="503 while down")
+        assert vigie.get("/healthz").json()["store"] is False
+        role.let_in()
+        eventually(lambda: len(store.ids("ir-09")) == 200, within_s=30, what="all stored")
+        eventually(lambda: vigie.get("/healthz").status_code == 200, what="healthy again")
+    assert store.count("messages") == 200 and store.count("dead_letters") == 0
+
+
 def test_an_acknowledgement_while_the_store_is_down_is_written_once_it_is_back(
-    site_file: Path, users_file: Path, broker: Mosquitto, tmp_path: Path, pg_url: str
+    lockable: tuple[VigieProcess, LockedOutRole, Store], broker: Mosquitto
 ) -> None:
     """The engine takes the acknowledgement at once; the store cannot: the operator gets a
     503 saying it stands, and it is written (with its audit entry) when the store returns,
     so the store never stays behind what the engine decided."""
-    role = LockedOutRole(pg_url, tmp_path)
-    vigie = VigieProcess(site_file, users_file, role.url, broker, tmp_path)
-    try:
-        vigie.start()
-        store = Store(pg_url)
-        with Gateway(broker.port) as gw:
-            gw.event("ir", "ir-01", id="alarm-1", event="alarm")
-            gw.flush()
-        eventually(lambda: store.count("incidents") == 1, what="the incident stored")
-        [(incident,)] = store.rows("SELECT id FROM incidents")
-        role.lock_out()
-        answer = httpx.post(
-            f"{vigie.base}/api/incidents/{incident}/ack",
-            json={"comment": "patrol sent"},
-            headers={"Authorization": f"Bearer {OPERATOR}"},
-            timeout=60,
-        )
-        assert answer.status_code == 503, answer.text
-        assert "stands" in answer.json()["detail"]
-        assert store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [("open",)]
-        role.let_in()
+    vigie, role, store = lockable
+    with Gateway(broker.port) as gw:
+        gw.event("ir", "ir-01", id="alarm-1", event="alarm")
+        gw.flush()
+    eventually(lambda: store.count("incidents") == 1, what="the incident stored")
+    [(incident,)] = store.rows("SELECT id FROM incidents")
+    role.lock_out()
+    answer = httpx.post(
+        f"{vigie.base}/api/incidents/{incident}/ack",
+        json={"comment": "patrol sent"},
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+        timeout=60,
+    )
+    assert answer.status_code == 503, answer.text
+    assert "stands" in answer.json()["detail"]
+    assert store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [("open",)]
+    role.let_in()
 
-        def written() -> bool:
-            return store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [
-                ("acknowledged",)
-            ]
+    def written() -> bool:
+        return store.rows(f"SELECT state FROM incidents WHERE id = '{incident}'") == [
+            ("acknowledged",)
+        ]
 
-        eventually(written, within_s=30, what="the acknowledgement written")
-        audit = store.rows(
-            f"SELECT who, action, comment FROM audit WHERE incident_id = '{incident}'"
-        )
-        assert [a[1:] for a in audit] == [("ack", "patrol sent")]
-        again = vigie.post(f"/api/incidents/{incident}/ack", {"comment": "again"}, OPERATOR)
-        assert again.status_code == 409, "it was acknowledged once, not twice"
-    finally:
-        vigie.stop()
-        role.drop()
+    eventually(written, within_s=30, what="the acknowledgement written")
+    audit = store.rows(f"SELECT who, action, comment FROM audit WHERE incident_id = '{incident}'")
+    assert [a[1:] for a in audit] == [("ack", "patrol sent")]
+    again = vigie.post(f"/api/incidents/{incident}/ack", {"comment": "again"}, OPERATOR)
+    assert again.status_code == 409, "it was acknowledged once, not twice"
 
 
 def test_a_flood_of_bad_messages_is_counted_exactly_and_logged_sparingly(
