@@ -49,25 +49,18 @@ class Committer:
     def commit(self, batch: Batch) -> None:
         """Returns once all of ``batch`` is on disk (some of it, perhaps, as dead letters,
         which are then in ``batch.received`` in place of what the store refused)."""
-        backoff = Backoff(first=0.2, cap=5.0)
-        while True:
-            try:
-                self.store.save_batch(batch)
-                self._on_health(True, "")
-                return
-            except StoreRefused as exc:
-                log.warning("the store refused a batch (%s): writing it message by message", exc)
-                self._isolate(batch, backoff)
-                self._on_health(True, "")
-                return
-            except StoreUnavailable as exc:
-                self._down(exc, backoff)
+        try:
+            self.persist(self.store.save_batch, batch)
+        except StoreRefused as exc:
+            log.warning("the store refused a batch (%s): writing it message by message", exc)
+            self._isolate(batch, Backoff(first=0.2, cap=5.0))
+            self._on_health(True, "")
 
     def persist(self, save: Callable[..., None], *args: Any) -> None:
-        """A write no message caused (an operator's decision, a walk test): the engine has
-        already changed, so the write is retried while the store is unreachable, like a
-        batch, and lands once it is back; the engine is never left ahead of the store
-        for good. A refusal (the store will never take it) is raised at once."""
+        """A write the engine has already made its decisions for (a batch, an operator's
+        decision, a walk test): retried while the store is unreachable and landed once it
+        is back, so the engine is never left ahead of the store for good. A refusal (the
+        store will never take it) is raised at once."""
         backoff = Backoff(first=0.2, cap=5.0)
         while True:
             try:

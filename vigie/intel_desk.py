@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
-from dashboard.errors import StoreBusy
 from dashboard.hub import Hub
 from fusion.intake import Intake, Processed
 from fusion.site import Site
@@ -33,8 +33,7 @@ class IntelDesk:
         self,
         site: Site,
         *,
-        lock: asyncio.Lock,
-        wait_s: float,
+        turn: Callable[[], AbstractAsyncContextManager[None]],
         intake: Callable[[], Intake],
         ingest: Callable[[], Ingest | None],
         hub: Hub,
@@ -42,7 +41,7 @@ class IntelDesk:
         clock: Callable[[], float],
     ) -> None:
         self._topic = f"{site_root(site)}/intel"
-        self._lock, self._wait_s = lock, wait_s
+        self._turn = turn
         self._intake, self._ingest, self._hub = intake, ingest, hub
         self._on_disk, self._clock = on_disk, clock
 
@@ -51,11 +50,7 @@ class IntelDesk:
         answer, or refused with its reason as a feed's would be."""
         ingest = self._ingest()
         assert ingest is not None
-        try:
-            await asyncio.wait_for(self._lock.acquire(), self._wait_s)
-        except TimeoutError:
-            raise StoreBusy("the store is busy or unavailable; try again") from None
-        try:
+        async with self._turn():  # the engine's lock, or 503 after a wait
             intake = self._intake()
             done = intake.receive_intel_from(source, body, self._clock())
             batch = Batch(
@@ -67,8 +62,6 @@ class IntelDesk:
             )
             self._hub.publish(changes_json(batch.all_changes()), [])
             written = await ingest.commit(batch)
-        finally:
-            self._lock.release()
         await self._on_disk(written, f"the intelligence message of {source}")  # before 201
         return done
 

@@ -105,8 +105,7 @@ class Service:
         self.reports = ReportDesk(config.db_url, self.site)
         self.intel = IntelDesk(
             self.site,
-            lock=self._lock,
-            wait_s=DECISION_WAIT_S,
+            turn=self._engine_turn,
             intake=lambda: self.intake,
             ingest=lambda: self._ingest,
             hub=self.hub,
@@ -342,11 +341,7 @@ class Service:
         address: str | None,
         disruption: Disruption | None = None,
     ) -> dict[str, Any]:
-        try:
-            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
-        except TimeoutError:
-            raise StoreBusy("the store is busy or unavailable; try again") from None
-        try:
+        async with self._engine_turn():
             now = self.intake.now(self._clock())
             try:
                 if outcome is None:
@@ -373,11 +368,22 @@ class Service:
                 kept.value if kept else None,
             )
             written = await self._persist(self.store.save_decision, changes, entry)
-        finally:
-            self._lock.release()
         await self._on_disk_in_time(written, f"the {action} of {incident}")  # before the 2xx
         view = changes[0].incident  # type: ignore[union-attr]
         return incident_json(view)
+
+    @contextlib.asynccontextmanager
+    async def _engine_turn(self) -> AsyncIterator[None]:
+        """The engine's lock for a person's change (a decision, a walk-test step, an
+        analyst's item): waited for at most DECISION_WAIT_S, then answered 503."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
+        except TimeoutError:
+            raise StoreBusy("the store is busy or unavailable; try again") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     async def _persist(
         self, save: Callable[..., None], changes: list[Change], *args: Any
@@ -419,15 +425,9 @@ class Service:
         """A person's change to the engine other than a decision on an incident (a walk
         test opened, crossed, closed), at the engine's time, committed before it returns
         and then shown; the deadlines are looked at again (a crossing's 10 s)."""
-        try:
-            await asyncio.wait_for(self._lock.acquire(), DECISION_WAIT_S)
-        except TimeoutError:
-            raise StoreBusy("the store is busy or unavailable; try again") from None
-        try:
+        async with self._engine_turn():
             changes = list(change(self.intake.now(self._clock())))
             written = await self._persist(self.store.save_changes, changes, what)
-        finally:
-            self._lock.release()
         await self._on_disk_in_time(written, what)  # before the answer
         self._wake_deadlines.set()
         return changes
