@@ -7,6 +7,7 @@ import { IntelPanel } from "./intel.js";
 import { ReportLinks, WalkTestPanel } from "./walk.js";
 import { CameraPanel } from "./cameras.js";
 import { serviceApi } from "./api.js";
+import { LiveFeed, showLive } from "./live_feed.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -33,9 +34,6 @@ const cameras = new CameraPanel({
 queue.extraDetail = (box, data) => cameras.detail(box, data);
 const faults = new Map();   // number -> fault
 let me = null;
-let ws = null;
-let seq = null;             // last applied sequence number; null while waiting for a snapshot
-let retry = 0;
 let dirty = false;
 let faultsDirty = true;
 let muted = false;
@@ -43,52 +41,14 @@ let audio = null;
 
 // -- connection ------------------------------------------------------------------
 
-function setLive(live) {
-  $("#connection").dataset.connection = live ? "live" : "reconnecting";
-  $("#connection-text").dataset.i18n = live ? "live" : "reconnecting";
-  $("#connection-text").textContent = t(live ? "live" : "reconnecting");
-  $("#app").classList.toggle("stale", !live);
-}
-
-function connect() {
-  if (ws) return;
-  setLive(false);
-  seq = null;
-  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  ws = socket;
-  socket.onmessage = (m) => receive(JSON.parse(m.data));
-  socket.onopen = () => { retry = 0; };
-  socket.onclose = async () => {
-    if (ws !== socket) return;
-    ws = null;
-    setLive(false);
-    if (!me) return;
-    const delay = Math.min(5000, 250 * 2 ** retry++);
-    setTimeout(async () => {
-      try { await api.get("/api/me"); } catch { if (!me) return; }
-      if (me) connect();
-    }, delay);
-  };
-}
-
-function receive(msg) {
-  if (msg.type === "snapshot") {
-    applySnapshot(msg.picture);
-    seq = msg.seq;
-    setLive(true);
-    return;
-  }
-  if (msg.type !== "update" || seq === null) return;  // waiting for a snapshot
-  if (msg.seq !== seq + 1) {
-    // A frame was missed: this picture cannot be trusted until a new snapshot.
-    setLive(false);
-    seq = null;
-    ws?.send(JSON.stringify({ type: "snapshot" }));
-    return;
-  }
-  seq = msg.seq;
-  applyUpdate(msg);
-}
+const feed = new LiveFeed({
+  onSnapshot: (picture) => applySnapshot(picture),
+  onUpdate: (frame) => applyUpdate(frame),
+  setLive: showLive,
+  signedIn: () => me !== null,
+  checkSession: () => api.get("/api/me"),
+});
+const receive = (msg) => feed.receive(msg);
 
 // -- applying ----------------------------------------------------------------------
 
@@ -210,14 +170,13 @@ function setMuted(value) {
 function showLogin() {
   me = null;
   cameras.stopAll();
-  ws?.close();
-  ws = null;
+  feed.close();
   $("#app").hidden = true;
   $("#login").hidden = false;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
   walk.show(false);
-  setLive(false);
+  showLive(false);
 }
 
 function showApp(user) {
@@ -231,7 +190,7 @@ function showApp(user) {
   document.body.dataset.role = user.role;
   walk.show(user.role === "inspector" || user.role === "admin");
   reportLinks.show(user.role);
-  connect();
+  feed.connect();
 }
 
 async function start() {

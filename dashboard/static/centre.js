@@ -8,6 +8,7 @@ import { SitePlan } from "./plan.js";
 import { JointQueue } from "./joint_queue.js";
 import { IntelPanel } from "./intel.js";
 import { serviceApi } from "./api.js";
+import { LiveFeed, showLive } from "./live_feed.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -21,57 +22,18 @@ const sites = new Map();    // site -> {card, plan, view, intel}
 queue.intelTitles = (site, ids) => sites.get(site)?.intel.linked(ids) ?? ids;
 let me = null;
 let desk = null;
-let ws = null;
-let seq = null;
-let retry = 0;
 let dirty = false;
 
 // -- connection ------------------------------------------------------------------
 
-function setLive(live) {
-  $("#connection").dataset.connection = live ? "live" : "reconnecting";
-  $("#connection-text").dataset.i18n = live ? "live" : "reconnecting";
-  $("#connection-text").textContent = t(live ? "live" : "reconnecting");
-  $("#app").classList.toggle("stale", !live);
-}
-
-function connect() {
-  if (ws) return;
-  setLive(false);
-  seq = null;
-  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  ws = socket;
-  socket.onmessage = (m) => receive(JSON.parse(m.data));
-  socket.onopen = () => { retry = 0; };
-  socket.onclose = () => {
-    if (ws !== socket) return;
-    ws = null;
-    setLive(false);
-    if (!me) return;
-    setTimeout(async () => {
-      try { await api.get("/api/me"); } catch { if (!me) return; }
-      if (me) connect();
-    }, Math.min(5000, 250 * 2 ** retry++));
-  };
-}
-
-function receive(msg) {
-  if (msg.type === "snapshot") {
-    applySnapshot(msg.picture);
-    seq = msg.seq;
-    setLive(true);
-    return;
-  }
-  if (msg.type !== "update" || seq === null) return;
-  if (msg.seq !== seq + 1) {
-    setLive(false);
-    seq = null;
-    ws?.send(JSON.stringify({ type: "snapshot" }));
-    return;
-  }
-  seq = msg.seq;
-  applyUpdate(msg);
-}
+const feed = new LiveFeed({
+  onSnapshot: (picture) => applySnapshot(picture),
+  onUpdate: (frame) => applyUpdate(frame),
+  setLive: showLive,
+  signedIn: () => me !== null,
+  checkSession: () => api.get("/api/me"),
+});
+const receive = (msg) => feed.receive(msg);
 
 // -- the sites ---------------------------------------------------------------------
 
@@ -152,8 +114,7 @@ function applyUpdate(frame) {
   if (frame.changes.some((c) => c.type === "site")) {
     // A site's copy was replaced whole (it caught up by a snapshot): this frame mixes
     // changes from before and after, so take the whole picture again.
-    seq = null;
-    ws?.send(JSON.stringify({ type: "snapshot" }));
+    feed.askSnapshot();
     return;
   }
   for (const view of frame.incidents) queue.upsert(view);
@@ -187,13 +148,12 @@ function schedule() {
 
 function showLogin() {
   me = null;
-  ws?.close();
-  ws = null;
+  feed.close();
   $("#app").hidden = true;
   $("#login").hidden = false;
   $("#logout").hidden = true;
   $("#whoami").textContent = "";
-  setLive(false);
+  showLive(false);
 }
 
 function whoami() {
@@ -212,7 +172,7 @@ async function showApp(user) {
   $("#whoami").textContent = whoami();
   document.body.dataset.role = user.role;
   document.body.dataset.desk = desk.id;
-  connect();
+  feed.connect();
 }
 
 function markLanguage() {
