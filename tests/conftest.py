@@ -86,3 +86,31 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "store.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+VIDEO_MODULES = frozenset(
+    {
+        "tests/adapters/test_camera_live.py",
+        "tests/adapters/test_camera_stop.py",
+        "tests/adapters/test_clips.py",
+        "tests/adapters/test_live_browser.py",
+        "tests/adapters/test_stream.py",
+        "tests/centre/test_centre_demo.py",
+        "tests/dashboard/test_video_page.py",
+        "tests/simulators/test_camera_clip.py",
+        "tests/simulators/test_demo.py",
+        "tests/test_fresh_install.py",
+        "tests/vigie/test_video_live.py",
+    }
+)
+"""Modules whose tests encode video live (GStreamer's RTSP server, x264) and analyse it in
+real time. With two xdist workers (`--dist loadgroup`, scripts/test.sh) they take turns
+on one worker: two of them at once overload two cores, and a camera that has to see an
+entry within a second, or a covered lens within 20 s, then misses it."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        if item.path.relative_to(root).as_posix() in VIDEO_MODULES:
+            item.add_marker(pytest.mark.xdist_group("video"))
